@@ -1,0 +1,53 @@
+# One-command entry points. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MODEL_DIR ?= model
+PORT ?= 8000
+PRESET ?= full
+# Training data: DATA=PATH, else a local copy of the IMDB archive beside the checkout, else download.
+DATA ?= $(firstword $(wildcard ../shared/datasets/aclImdb*.tar.gz ../datasets/aclImdb*.tar.gz))
+DATA_FLAG := $(if $(DATA),--data $(DATA))
+
+.PHONY: setup test lint format train train-quick serve run benchmark clean
+
+$(VENV)/.installed: requirements/serve.txt requirements/train.txt requirements/dev.txt requirements/constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+	$(PY) -m pip install --quiet --no-cache-dir -r requirements/dev.txt -c requirements/constraints.txt
+	touch $@
+
+setup: $(VENV)/.installed  ## create .venv with every pinned dependency
+
+test: setup  ## run the test suite (trains tiny models on generated data)
+	$(PY) -m pytest
+
+lint: setup  ## ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+train: setup  ## train both models: make train [PRESET=quick|full] [DATA=PATH]
+	$(PY) -m training $(DATA_FLAG) --model-dir $(MODEL_DIR) --preset $(PRESET)
+
+train-quick: PRESET = quick
+train-quick: train
+
+serve: setup  ## serve the newest models in MODEL_DIR on PORT
+	MODEL_DIR=$(MODEL_DIR) PORT=$(PORT) $(PY) -m service
+
+run: setup  ## train the quick preset if the model store is empty, then serve
+	@if ! ls -d $(MODEL_DIR)/sentiment/[0-9]* $(MODEL_DIR)/next_word/[0-9]* >/dev/null 2>&1; then \
+		echo "No model in $(MODEL_DIR) yet: training the quick preset first (about 5 minutes)."; \
+		$(PY) -m training $(DATA_FLAG) --model-dir $(MODEL_DIR) --preset quick || exit 1; \
+	fi
+	MODEL_DIR=$(MODEL_DIR) PORT=$(PORT) $(PY) -m service
+
+benchmark: setup  ## throughput and latency of the service against simpler ways of serving
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
