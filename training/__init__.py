@@ -1,0 +1,1 @@
+"""Training pipeline: IMDB reviews to a next-word language model and a sentiment classifier."""

@@ -1,0 +1,119 @@
+"""Export: end-to-end SavedModels that take raw strings, written as versions of the model store.
+
+`<model_dir>/<name>/<version>/` holds the SavedModel, `metadata.json`, `vocab.txt` and the report.
+Each version is built in a hidden temporary directory beside its final place and renamed into it,
+so a reader never sees half a version and a failed run leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from training.config import TrainConfig
+from training.models import LanguageModel
+from training.text import ensure_nonempty, keep_last
+from training.train import review_tokens
+
+MODEL_NAMES = ("sentiment", "next_word")
+
+
+def next_version(model_dir: Path) -> int:
+    """One more than the highest version of any model, so both models of a run share a number."""
+    versions = [
+        int(entry.name)
+        for name in MODEL_NAMES
+        if (model_dir / name).is_dir()
+        for entry in (model_dir / name).iterdir()
+        if entry.name.isdigit()
+    ]
+    return max(versions, default=0) + 1
+
+
+def sentiment_module(
+    vectorizer: keras.layers.TextVectorization,
+    classifier: keras.Model,
+    temperature: float,
+    config: TrainConfig,
+) -> keras.export.ExportArchive:
+    archive = keras.export.ExportArchive()
+    archive.track(vectorizer)
+    archive.track(classifier)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def serve(texts: tf.Tensor) -> dict[str, tf.Tensor]:
+        tokens = review_tokens(vectorizer(texts), config).to_tensor()  # padded to the longest
+        logits = classifier(tokens, training=False)[:, 0]
+        return {"positive_probability": tf.sigmoid(logits / temperature)}
+
+    archive.add_endpoint("serving_default", serve)
+    return archive
+
+
+def next_word_module(
+    vectorizer: keras.layers.TextVectorization,
+    language_model: LanguageModel,
+    config: TrainConfig,
+) -> keras.export.ExportArchive:
+    archive = keras.export.ExportArchive()
+    archive.track(vectorizer)
+    archive.track(language_model)
+    vocabulary = tf.constant(vectorizer.get_vocabulary())
+    max_k = config.vocab_size - 2  # every word but padding and the out-of-vocabulary token
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="texts"),
+            tf.TensorSpec([], tf.int32, name="k"),
+        ]
+    )
+    def serve(texts: tf.Tensor, k: tf.Tensor) -> dict[str, tf.Tensor]:
+        ids = ensure_nonempty(keep_last(vectorizer(texts), config.next_word_context))
+        hidden = language_model(ids.to_tensor(), training=False)  # (batch, time, embedding)
+        last = tf.gather(hidden, ids.row_lengths() - 1, batch_dims=1)  # state after last word
+        probabilities = tf.nn.softmax(language_model.next_word_logits(last))
+        top = tf.math.top_k(probabilities, k=tf.clip_by_value(k, 1, max_k))
+        return {"words": tf.gather(vocabulary, top.indices), "probabilities": top.values}
+
+    archive.add_endpoint("serving_default", serve)
+    return archive
+
+
+@contextmanager
+def staged_version(model_dir: Path, name: str) -> Iterator[Path]:
+    """A temporary directory to fill; it is removed if anything fails before `publish`."""
+    parent = model_dir / name
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=parent))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_version(
+    archive: keras.export.ExportArchive,
+    staging: Path,
+    metadata: dict,
+    extra_files: Callable[[Path], None],
+) -> None:
+    archive.write_out(str(staging), verbose=False)
+    extra_files(staging)
+    # metadata.json last: its presence marks the version complete.
+    (staging / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+
+
+def publish(staging: Path, model_dir: Path, name: str, version: int) -> Path:
+    """Rename a staged version into place; the rename is atomic on one filesystem."""
+    final = model_dir / name / str(version)
+    os.rename(staging, final)
+    os.chmod(final, 0o755)  # mkdtemp creates 0700; the service may run as another user
+    return final

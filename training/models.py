@@ -1,0 +1,141 @@
+"""The two networks: an LSTM language model (the next-word model) and the sentiment classifier
+that is built from it.
+
+Both read words as learned embeddings and carry an LSTM state along the text
+(h_t = LSTM(h_{t-1}, x_t)). The language model's output layer is tied to its embedding, and it
+trains with a sampled softmax, so a 20,000-word vocabulary stays affordable on a CPU. The
+classifier starts from the language model's embedding and LSTM (transfer learning: the LM has
+read four times more text than there are labelled reviews).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from training.config import TrainConfig
+from training.text import OOV_ID, PAD_ID
+
+
+class LanguageModel(keras.Model):
+    """Embedding → LSTM → projection back into embedding space → logits over the vocabulary."""
+
+    def __init__(self, config: TrainConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = config.vocab_size
+        self.num_sampled = min(config.lm_sampled_softmax, config.vocab_size - 1)
+        self.embedding = layers.Embedding(
+            config.vocab_size, config.embedding_dim, mask_zero=True, name="embedding"
+        )
+        self.embedding_dropout = layers.Dropout(config.embedding_dropout)
+        self.lstm = layers.LSTM(config.lstm_units, return_sequences=True, name="lstm")
+        self.output_dropout = layers.Dropout(config.output_dropout)
+        # Projecting to the embedding size lets the output weights be the embedding itself.
+        self.projection = layers.Dense(config.embedding_dim, name="projection")
+        self.output_bias = self.add_weight(
+            shape=(config.vocab_size,), initializer="zeros", name="output_bias"
+        )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.top1 = keras.metrics.Mean(name="top1")
+        self.top5 = keras.metrics.Mean(name="top5")
+
+    def call(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Hidden states: (batch, time) token ids → (batch, time, embedding_dim)."""
+        mask = tf.not_equal(tokens, PAD_ID)
+        x = self.embedding_dropout(self.embedding(tokens), training=training)
+        h = self.lstm(x, mask=mask, training=training)
+        return self.projection(self.output_dropout(h, training=training))
+
+    def logits(self, hidden: tf.Tensor) -> tf.Tensor:
+        """(..., embedding_dim) → (..., vocab_size) with the tied output weights."""
+        return tf.matmul(hidden, self.embedding.embeddings, transpose_b=True) + self.output_bias
+
+    def next_word_logits(self, hidden: tf.Tensor) -> tf.Tensor:
+        """Logits that never pick padding or the out-of-vocabulary token."""
+        logits = self.logits(hidden)
+        banned = tf.one_hot([PAD_ID, OOV_ID], self.vocab_size, on_value=-1e9, dtype=logits.dtype)
+        return logits + tf.reduce_sum(banned, axis=0)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.loss_tracker, self.top1, self.top5]
+
+    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        tokens, targets = data  # both (batch, window); targets are tokens shifted left by one
+        with tf.GradientTape() as tape:
+            hidden = self(tokens, training=True)
+            loss = tf.reduce_mean(
+                tf.nn.sampled_softmax_loss(
+                    weights=self.embedding.embeddings,
+                    biases=self.output_bias,
+                    labels=tf.reshape(tf.cast(targets, tf.int64), (-1, 1)),
+                    inputs=tf.reshape(hidden, (-1, hidden.shape[-1])),
+                    num_sampled=self.num_sampled,
+                    num_classes=self.vocab_size,
+                )
+            )
+        variables = self.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Full-softmax cross-entropy (exp of it is the perplexity) and top-1/top-5 accuracy."""
+        tokens, targets = data
+        hidden = self(tokens, training=False)
+        flat_targets = tf.reshape(tf.cast(targets, tf.int32), (-1,))
+        flat_hidden = tf.reshape(hidden, (-1, hidden.shape[-1]))
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            flat_targets, self.logits(flat_hidden)
+        )
+        ranked = self.next_word_logits(flat_hidden)
+        self.loss_tracker.update_state(tf.reduce_mean(loss))
+        self.top1.update_state(tf.cast(tf.math.in_top_k(flat_targets, ranked, 1), tf.float32))
+        self.top5.update_state(tf.cast(tf.math.in_top_k(flat_targets, ranked, 5), tf.float32))
+        return {m.name: m.result() for m in self.metrics}
+
+
+class ConcatPooling(layers.Layer):
+    """[last state, max over time, mean over time] of a masked sequence: the whole review speaks,
+    not only its last words."""
+
+    def call(self, sequence: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+        if mask is None:
+            mask = tf.ones(tf.shape(sequence)[:2], dtype=tf.bool)
+        weights = tf.cast(mask, sequence.dtype)[:, :, None]  # (batch, time, 1)
+        lengths = tf.maximum(tf.reduce_sum(tf.cast(mask, tf.int32), axis=1), 1)
+        last = tf.gather(sequence, lengths - 1, batch_dims=1)
+        largest = tf.reduce_max(sequence + (weights - 1.0) * 1e9, axis=1)
+        mean = tf.reduce_sum(sequence * weights, axis=1) / tf.cast(lengths, sequence.dtype)[:, None]
+        return tf.concat([last, largest, mean], axis=-1)
+
+    def compute_mask(self, inputs: tf.Tensor, mask: tf.Tensor | None = None) -> None:
+        return None
+
+
+def build_classifier(config: TrainConfig) -> keras.Model:
+    """Token ids → logit of 'positive' (a temperature and a sigmoid turn it into a probability)."""
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    x = layers.Embedding(config.vocab_size, config.embedding_dim, mask_zero=True, name="embedding")(
+        tokens
+    )
+    x = layers.Dropout(config.embedding_dropout)(x)
+    x = layers.LSTM(config.lstm_units, return_sequences=True, name="lstm")(x)
+    x = ConcatPooling(name="pooling")(x)
+    x = layers.Dropout(config.clf_dropout)(x)
+    x = layers.Dense(config.clf_hidden, activation="relu", name="head_hidden")(x)
+    x = layers.Dropout(config.clf_dropout)(x)
+    logit = layers.Dense(1, name="head_logit")(x)
+    return keras.Model(tokens, logit, name="sentiment")
+
+
+def transfer_language_model(classifier: keras.Model, language_model: LanguageModel) -> None:
+    """Start the classifier's embedding and LSTM from the trained language model."""
+    classifier.get_layer("embedding").set_weights(language_model.embedding.get_weights())
+    classifier.get_layer("lstm").set_weights(language_model.lstm.get_weights())
+
+
+def set_body_trainable(classifier: keras.Model, trainable: bool) -> None:
+    for name in ("embedding", "lstm"):
+        classifier.get_layer(name).trainable = trainable

@@ -1,0 +1,220 @@
+"""The whole run, step by step: corpus → tokenizer → language model → classifier → evaluation →
+two new versions in the model store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training import report
+from training.config import TrainConfig
+from training.data import Corpus, Split, load_corpus, split_by_movie, subsample
+from training.export import (
+    next_version,
+    next_word_module,
+    publish,
+    sentiment_module,
+    staged_version,
+    write_version,
+)
+from training.text import build_vectorizer, encode, save_vocabulary
+from training.train import (
+    fit_temperature,
+    language_model_windows,
+    predict_logits,
+    review_tokens,
+    train_classifier,
+    train_language_model,
+)
+
+
+@dataclass
+class RunResult:
+    version: int
+    paths: dict[str, Path]
+    metrics: dict[str, float]
+
+
+def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path) -> RunResult:
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+
+    # 1. Data: every problem with it is reported before anything is trained or written.
+    corpus = subsample(
+        load_corpus(data, cache_dir), config.max_labelled, config.max_unlabelled, config.seed
+    )
+    split = split_by_movie(corpus, config.validation_fraction, config.seed)
+    _print_data(corpus, split)
+    _check_writable(model_dir)
+
+    # 2. One vocabulary for both models, from training text only.
+    vectorizer = build_vectorizer(split.lm_train_texts, config.vocab_size)
+    vocab_size = vectorizer.vocabulary_size()
+    config = config.override(vocab_size=vocab_size)  # a small corpus may have fewer words
+    print(f"tokenizer: {vocab_size:,} tokens ({_seconds(started)})")
+
+    # 3. The language model: the next-word model, and what the classifier starts from.
+    lm_train, lm_val = (
+        encode(vectorizer, split.lm_train_texts),
+        encode(vectorizer, split.lm_val_texts),
+    )
+    log_dir = model_dir / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    language_model, lm_history = train_language_model(config, lm_train, lm_val, log_dir)
+    metrics = _language_model_metrics(language_model, lm_val, config)
+    print(f"language model: {_format(metrics)} ({_seconds(started)})")
+
+    # 4. The sentiment classifier, fine-tuned from the language model, then calibrated.
+    train_ids = review_tokens(_ragged(encode(vectorizer, split.train_texts)), config)
+    val_ids = review_tokens(_ragged(encode(vectorizer, split.val_texts)), config)
+    classifier, clf_history = train_classifier(
+        config,
+        language_model,
+        (train_ids, split.train_labels),
+        (val_ids, split.val_labels),
+        log_dir,
+    )
+    val_logits = predict_logits(classifier, val_ids)
+    temperature = fit_temperature(val_logits, split.val_labels)
+    probabilities = 1 / (1 + np.exp(-val_logits / temperature))
+    metrics |= _sentiment_metrics(probabilities, split.val_labels, temperature)
+    if corpus.test_texts:
+        test_ids = review_tokens(_ragged(encode(vectorizer, corpus.test_texts)), config)
+        test_probabilities = 1 / (1 + np.exp(-predict_logits(classifier, test_ids) / temperature))
+        metrics["sentiment_test_accuracy"] = _accuracy(test_probabilities, corpus.test_labels)
+    print(f"sentiment: {_format(metrics)} ({_seconds(started)})")
+
+    # 5. Baselines on the very same split, so the comparison is like for like.
+    baselines = _baselines(config, split, lm_train, lm_val, vocab_size) if config.baselines else {}
+
+    # 6. Two new versions, each staged aside and renamed into place only when complete.
+    version = next_version(model_dir)
+    metadata = {
+        "version": version,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data": {"source": corpus.source, "sha256": corpus.sha256},
+        "vocab_size": vocab_size,
+        "config": config.to_dict(),
+        "metrics": metrics,
+        "baselines": baselines,
+        "training_seconds": round(time.monotonic() - started, 1),
+    }
+    archives = {
+        "sentiment": sentiment_module(vectorizer, classifier, temperature, config),
+        "next_word": next_word_module(vectorizer, language_model, config),
+    }
+
+    def extra_files(directory: Path) -> None:
+        save_vocabulary(vectorizer, directory / "vocab.txt")
+        report.plot_learning_curves(
+            {"language model": lm_history, "sentiment": clf_history},
+            directory / "learning_curves.png",
+        )
+        report.plot_reliability_diagram(
+            probabilities, split.val_labels, directory / "reliability.png"
+        )
+        report.plot_confusion_matrix(
+            report.confusion_matrix(probabilities, split.val_labels),
+            directory / "confusion_matrix.png",
+        )
+        report.write_report(directory / "report.md", metrics, baselines)
+
+    paths: dict[str, Path] = {}
+    with (
+        staged_version(model_dir, "sentiment") as s_stage,
+        staged_version(model_dir, "next_word") as n_stage,
+    ):
+        for name, stage in (("sentiment", s_stage), ("next_word", n_stage)):
+            write_version(archives[name], stage, {"name": name, **metadata}, extra_files)
+        for name, stage in (("next_word", n_stage), ("sentiment", s_stage)):
+            paths[name] = publish(stage, model_dir, name, version)
+    print(f"exported version {version} to {model_dir} in {_seconds(started)}")
+    return RunResult(version, paths, metrics)
+
+
+def _language_model_metrics(
+    language_model: keras.Model, val_docs: list[np.ndarray], config: TrainConfig
+) -> dict[str, float]:
+    windows = language_model_windows(val_docs, config.lm_window, config.seed)
+    windows = windows[: config.lm_eval_windows]
+    result = language_model.evaluate(
+        windows[:, :-1], windows[:, 1:], batch_size=32, verbose=0, return_dict=True
+    )
+    return {
+        "next_word_perplexity": float(np.exp(result["loss"])),
+        "next_word_top1": float(result["top1"]),
+        "next_word_top5": float(result["top5"]),
+    }
+
+
+def _sentiment_metrics(
+    probabilities: np.ndarray, labels: np.ndarray, temperature: float
+) -> dict[str, float]:
+    clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
+    log_loss = -np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped))
+    return {
+        "sentiment_accuracy": _accuracy(probabilities, labels),
+        "sentiment_log_loss": float(log_loss),
+        "sentiment_ece": report.expected_calibration_error(probabilities, labels),
+        "sentiment_temperature": temperature,
+        "sentiment_val_reviews": int(len(labels)),
+    }
+
+
+def _baselines(
+    config: TrainConfig,
+    split: Split,
+    lm_train: list[np.ndarray],
+    lm_val: list[np.ndarray],
+    vocab_size: int,
+) -> dict[str, float]:
+    from training.baselines import kneser_ney_trigram, sentiment_baselines
+
+    started = time.monotonic()
+    found = sentiment_baselines(
+        split.train_texts, split.train_labels, split.val_texts, split.val_labels, config.seed
+    )
+    found |= kneser_ney_trigram(lm_train, lm_val, vocab_size)
+    print(f"baselines: {_format(found)} ({time.monotonic() - started:.0f}s)")
+    return found
+
+
+def _ragged(ids: list[np.ndarray]) -> tf.RaggedTensor:
+    lengths = np.array([len(row) for row in ids], np.int64)
+    values = np.concatenate(ids) if ids else np.zeros(0, np.int32)
+    return tf.RaggedTensor.from_row_lengths(values.astype(np.int64), lengths)
+
+
+def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean((probabilities >= 0.5) == (labels == 1)))
+
+
+def _check_writable(model_dir: Path) -> None:
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        probe = model_dir / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise PermissionError(f"{model_dir}: cannot write the model store ({error})") from None
+
+
+def _print_data(corpus: Corpus, split: Split) -> None:
+    print(
+        f"data: {corpus.source}: {len(split.train_texts):,} training and {len(split.val_texts):,} "
+        f"validation reviews (split by movie), {len(split.lm_train_texts):,} texts for the "
+        f"language model, {len(corpus.test_texts):,} test reviews"
+    )
+
+
+def _format(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+
+
+def _seconds(started: float) -> str:
+    return f"{time.monotonic() - started:.0f}s"

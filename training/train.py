@@ -1,0 +1,199 @@
+"""Training: the tf.data input pipelines and the fitting of both models.
+
+1. The language model reads the training reviews as one stream cut into fixed windows
+   (x = window[:-1], y = window[1:]) and learns to predict each next token.
+2. The classifier starts from its embedding and LSTM, trains its new head alone for a few steps,
+   then everything together with a cosine-decayed learning rate; the best epoch is kept.
+3. A temperature fitted on validation makes `positive_probability` mean what it says.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from scipy.optimize import minimize_scalar
+
+from training.config import TrainConfig
+from training.models import (
+    LanguageModel,
+    build_classifier,
+    set_body_trainable,
+    transfer_language_model,
+)
+from training.text import ensure_nonempty, keep_head_and_tail
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `minutes` have passed, so a preset keeps its time promise on any CPU."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = minutes * 60
+        self.started = time.monotonic()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if time.monotonic() - self.started > self.seconds:
+            self.model.stop_training = True
+
+
+# --- language model ----------------------------------------------------------------------------
+
+
+def language_model_windows(docs: list[np.ndarray], window: int, seed: int) -> np.ndarray:
+    """Documents in a shuffled order, concatenated and cut into (n, window + 1) token windows."""
+    order = np.random.default_rng(seed).permutation(len(docs))
+    stream = np.concatenate([docs[i] for i in order] or [np.zeros(0, np.int32)])
+    n = (len(stream) - 1) // window
+    if n == 0:
+        raise ValueError("not enough text to make one language-model window")
+    # Consecutive windows overlap by one token: each one's last input is the next one's first.
+    starts = np.arange(n) * window
+    return stream[starts[:, None] + np.arange(window + 1)]
+
+
+def _window_dataset(windows: np.ndarray, batch_size: int, seed: int | None) -> tf.data.Dataset:
+    ds = tf.data.Dataset.from_tensor_slices(windows)
+    if seed is not None:
+        ds = ds.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True).repeat()
+    return (
+        ds.batch(batch_size, drop_remainder=seed is not None)
+        .map(lambda w: (w[:, :-1], w[:, 1:]))  # language-model labels: the input shifted by one
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def train_language_model(
+    config: TrainConfig, train_docs: list[np.ndarray], val_docs: list[np.ndarray], log_dir: Path
+) -> tuple[LanguageModel, dict[str, list[float]]]:
+    train_windows = language_model_windows(train_docs, config.lm_window, config.seed)
+    val_windows = language_model_windows(val_docs, config.lm_window, config.seed)
+    val_windows = val_windows[: config.lm_eval_windows]
+    print(
+        f"language model: {len(train_windows):,} training windows of {config.lm_window} tokens, "
+        f"{len(val_windows):,} held-out windows"
+    )
+    model = LanguageModel(config, name="language_model")
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.lm_learning_rate, clipnorm=config.clip_norm)
+    )
+    epochs = max(1, config.lm_steps // config.lm_steps_per_epoch)
+    history = model.fit(
+        _window_dataset(train_windows, config.lm_batch_size, config.seed),
+        validation_data=_window_dataset(val_windows, 32, seed=None),
+        epochs=epochs,
+        steps_per_epoch=config.lm_steps_per_epoch,
+        callbacks=_callbacks(log_dir / "language_model", config.lm_minutes),
+        verbose=2,
+    )
+    return model, history.history
+
+
+# --- sentiment classifier ----------------------------------------------------------------------
+
+
+def review_tokens(ids: tf.RaggedTensor, config: TrainConfig) -> tf.RaggedTensor:
+    """What the classifier reads of a review, in training and in the exported graph alike."""
+    return ensure_nonempty(
+        keep_head_and_tail(ids, config.review_head_tokens, config.review_tail_tokens)
+    )
+
+
+def _review_dataset(
+    ids: tf.RaggedTensor, labels: np.ndarray, batch_size: int, seed: int | None
+) -> tf.data.Dataset:
+    """Batches of reviews of similar length, each padded only to its longest review."""
+    ds = tf.data.Dataset.from_tensor_slices((ids, labels.astype(np.float32)))
+    ds = ds.map(lambda tokens, label: (tf.identity(tokens), label))  # ragged rows → dense rows
+    if seed is not None:
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    boundaries = [32, 64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512]
+    return ds.bucket_by_sequence_length(
+        element_length_func=lambda tokens, label: tf.shape(tokens)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def train_classifier(
+    config: TrainConfig,
+    language_model: LanguageModel,
+    train: tuple[tf.RaggedTensor, np.ndarray],
+    val: tuple[tf.RaggedTensor, np.ndarray],
+    log_dir: Path,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    classifier = build_classifier(config)
+    transfer_language_model(classifier, language_model)
+    train_ds = _review_dataset(*train, config.clf_batch_size, config.seed)
+    val_ds = _review_dataset(*val, 64, seed=None)
+    loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    accuracy = keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")  # on logits
+
+    # 1. The head alone: random weights would otherwise push large gradients into the LSTM.
+    set_body_trainable(classifier, False)
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(config.clf_head_learning_rate, clipnorm=config.clip_norm),
+        loss=loss,
+        metrics=[accuracy],
+    )
+    print(f"sentiment: head alone for {config.clf_head_steps} steps")
+    classifier.fit(train_ds.repeat(), steps_per_epoch=config.clf_head_steps, epochs=1, verbose=2)
+
+    # 2. Everything, with a learning rate that decays to zero over the planned epochs.
+    set_body_trainable(classifier, True)
+    steps_per_epoch = int(np.ceil(len(train[1]) / config.clf_batch_size))
+    total_steps = steps_per_epoch * config.clf_epochs
+    warmup_steps = total_steps // 20  # a short warm-up, then a long decay (slanted triangle)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.clf_learning_rate / 10,
+        decay_steps=total_steps - warmup_steps,
+        warmup_target=config.clf_learning_rate,
+        warmup_steps=warmup_steps,
+    )
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=config.clip_norm),
+        loss=loss,
+        metrics=[accuracy],
+    )
+    best_epoch = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=config.clf_epochs, restore_best_weights=True
+    )
+    history = classifier.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.clf_epochs,
+        callbacks=[best_epoch, *_callbacks(log_dir / "sentiment", config.clf_minutes)],
+        verbose=2,
+    )
+    return classifier, history.history
+
+
+def predict_logits(classifier: keras.Model, ids: tf.RaggedTensor) -> np.ndarray:
+    """Logits in the order of `ids` (batched by length for speed, then put back in order)."""
+    lengths = ids.row_lengths().numpy()
+    order = np.argsort(lengths, kind="stable")
+    logits = np.zeros(len(lengths), np.float32)
+    for start in range(0, len(order), 128):
+        rows = order[start : start + 128]
+        batch = tf.gather(ids, rows).to_tensor()
+        logits[rows] = classifier(batch, training=False).numpy()[:, 0]
+    return logits
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T minimising validation log-loss of sigmoid(logit / T)."""
+
+    def log_loss(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        # log(1 + e^z) - y z, computed stably
+        return float(np.mean(np.logaddexp(0.0, z) - labels * z))
+
+    best = minimize_scalar(log_loss, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(best.x))
+
+
+def _callbacks(log_dir: Path, minutes: float) -> list[keras.callbacks.Callback]:
+    return [TimeBudget(minutes), keras.callbacks.TensorBoard(str(log_dir), update_freq="epoch")]
