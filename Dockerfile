@@ -14,21 +14,16 @@ ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
-# ---- deps: a virtualenv with the service's pinned packages ----
+# ---- deps: a virtualenv with the service's pinned packages, and the unprivileged user ----
+# Both images start from this stage, so they share its (large) layers on disk.
 FROM base AS deps
+# Only the requirement files, so that code changes reuse the dependency layers.
+COPY requirements/serve.txt requirements/constraints.txt /tmp/requirements/
+# TensorFlow's C++ headers (about 290 MB) only serve to compile custom ops: dropped.
 RUN python -m venv /opt/venv \
- && pip install --no-cache-dir pip==25.3
-# Only the requirement files, so that code changes reuse the (large) dependency layers.
-COPY requirements/serve.txt requirements/constraints.txt requirements/
-RUN pip install --no-cache-dir -r requirements/serve.txt -c requirements/constraints.txt
-
-# ---- deps-train: the same virtualenv plus the training-only packages ----
-FROM deps AS deps-train
-COPY requirements/train.txt requirements/
-RUN pip install --no-cache-dir -r requirements/train.txt -c requirements/constraints.txt
-
-# ---- runtime: what both images share at run time ----
-FROM base AS runtime
+ && pip install --no-cache-dir pip==25.3 \
+ && pip install --no-cache-dir -r /tmp/requirements/serve.txt -c /tmp/requirements/constraints.txt \
+ && rm -rf /opt/venv/lib/python3.11/site-packages/tensorflow/include
 # TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's C++ start-up chatter (CPU features, oneDNN) out of
 # the logs. The model store is a volume mounted at /models.
 ENV TF_CPP_MIN_LOG_LEVEL=2 \
@@ -41,24 +36,24 @@ RUN groupadd --gid 1000 app \
 WORKDIR /app
 
 # ---- train: python -m training ----
-FROM runtime AS train
+FROM deps AS train
+COPY requirements/train.txt /tmp/requirements/
+RUN pip install --no-cache-dir -r /tmp/requirements/train.txt -c /tmp/requirements/constraints.txt
 # Keras and matplotlib write small config/cache files under HOME; keep them in /tmp so that any
 # uid can run the image (compose runs it as the owner of ./model).
 ENV KERAS_HOME=/tmp/.keras \
     MPLCONFIGDIR=/tmp/.matplotlib \
     XDG_CACHE_HOME=/cache
 RUN mkdir -p /cache && chown app:app /cache
-COPY --from=deps-train /opt/venv /opt/venv
 COPY training/ training/
 USER app
 ENTRYPOINT ["python", "-m", "training", "--model-dir", "/models"]
 CMD ["--preset", "full"]
 
 # ---- api: python -m service (the default target) ----
-FROM runtime AS api
+FROM deps AS api
 ENV HOST=0.0.0.0 \
     PORT=8000
-COPY --from=deps /opt/venv /opt/venv
 COPY service/ service/
 USER app
 EXPOSE 8000
