@@ -1,0 +1,1 @@
+"""HTTP service for the sentiment and next-word models: `python -m service`."""

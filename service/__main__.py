@@ -1,0 +1,32 @@
+"""Run the service: `MODEL_DIR=model python -m service` (see Settings for every variable)."""
+
+import signal
+
+
+def main() -> None:
+    """Serve until SIGTERM or Ctrl+C, then let in-flight requests finish and exit 0."""
+    import uvicorn
+
+    from service.logs import configure_logging
+    from service.main import create_app
+    from service.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,  # type: ignore[arg-type]
+    )
+    # uvicorn re-raises the stop signal once it has shut down gracefully; with a handler that
+    # does nothing, that graceful stop ends the process with status 0.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: None)
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

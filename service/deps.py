@@ -1,0 +1,29 @@
+"""FastAPI dependencies: the app's settings, registry and metrics."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.metrics import Metrics
+from service.registry import Registry
+from service.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    return request.app.state.settings
+
+
+def get_registry(request: Request) -> Registry:
+    """The registry of served model versions."""
+    return request.app.state.registry
+
+
+def get_metrics(request: Request) -> Metrics:
+    """The app's metrics."""
+    return request.app.state.metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -1,0 +1,81 @@
+"""Errors the service raises and the handlers that turn every error into `{"detail": ...}` JSON."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailableError(Exception):
+    """Not ready, overloaded or out of time: 503 with `Retry-After`."""
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class ModelCallError(Exception):
+    """The model failed on a request's texts (a bug, not bad input)."""
+
+
+def describe_errors(errors: Any) -> list[dict[str, Any]]:
+    """Validation errors without internals: type, location, message and a short input."""
+    described = []
+    for error in errors:
+        item = {"type": error["type"], "loc": list(error["loc"]), "msg": error["msg"]}
+        if error["type"] == "json_invalid" and "ctx" in error:
+            item["msg"] = f"JSON decode error: {error['ctx'].get('error', 'invalid JSON')}"
+        value = error.get("input")
+        if (
+            value is None
+            or isinstance(value, bool | int | float)
+            or (isinstance(value, str) and len(value) <= 100)
+        ):
+            item["input"] = value
+        described.append(item)
+    return described
+
+
+async def handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    """422 listing what is wrong with the request."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": describe_errors(exc.errors())}, status_code=422)
+
+
+async def handle_http(request: Request, exc: Exception) -> JSONResponse:
+    """404, 405, 413, 415 and other HTTP errors as JSON, keeping their headers."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+
+async def handle_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with a hint when to retry."""
+    assert isinstance(exc, ServiceUnavailableError)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse({"detail": exc.detail}, status_code=503, headers=headers)
+
+
+async def handle_model_error(request: Request, exc: Exception) -> JSONResponse:
+    """500 without internals; the cause is in the log."""
+    return JSONResponse({"detail": "The model failed on this request"}, status_code=500)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Generic 500 for anything unforeseen; the traceback goes to the log only."""
+    log.error("unhandled error", exc_info=exc)
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every handler on the app."""
+    app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(HTTPException, handle_http)
+    app.add_exception_handler(ServiceUnavailableError, handle_unavailable)
+    app.add_exception_handler(ModelCallError, handle_model_error)
+    app.add_exception_handler(Exception, handle_unexpected)

@@ -1,0 +1,61 @@
+"""The FastAPI app: settings, lifespan (model registry), middleware, error handlers, routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from service.docs import install_docs
+from service.errors import install_error_handlers
+from service.metrics import Metrics
+from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.registry import Registry
+from service.routes import health, metrics, models, predict
+from service.servable import configure_threads
+from service.settings import Settings
+
+DESCRIPTION = "Sentiment and next-word prediction with LSTM models trained on IMDB reviews."
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; models load in its lifespan (run it with `with TestClient(app)`)."""
+    settings = settings or Settings()
+    app_metrics = Metrics()
+    registry = Registry(settings, app_metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_threads(settings.tf_intra_op_threads, settings.tf_inter_op_threads)
+        await registry.start()
+        try:
+            yield
+        finally:
+            await registry.close()
+
+    app = FastAPI(
+        title="IMDB LSTM service",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = app_metrics
+    app.state.registry = registry
+    install_error_handlers(app)
+    install_docs(app)
+    for router in (predict.router, health.router, models.router, metrics.router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
+    return app

@@ -1,0 +1,134 @@
+"""ASGI middleware: request ids, access logs and metrics; the body size limit."""
+
+import logging
+import re
+import time
+import uuid
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.logs import request_id_var
+from service.metrics import Metrics
+
+log = logging.getLogger("service.access")
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+async def send_json(send: Send, status: int, detail: str, headers: list | None = None) -> None:
+    """Send a whole `{"detail": ...}` JSON response."""
+    body = orjson.dumps({"detail": detail})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """X-Request-ID in and out, one JSON access log line and the request metrics per request;
+    an error that escapes the app becomes a generic 500."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        status = 500
+        responded = False
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, responded
+            if message["type"] == "http.response.start":
+                status, responded = message["status"], True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                ]
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error")
+            if not responded:
+                await send_json(send_with_id, 500, "Internal server error")
+        finally:
+            self.metrics.in_flight.dec()
+            self._record(scope, status, time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+        self.metrics.latency.labels(scope["method"], route).observe(seconds)
+        log.info(
+            "%s %s %d",
+            scope["method"],
+            scope["path"],
+            status,
+            extra={"status": status, "duration_ms": round(seconds * 1000, 2), "route": route},
+        )
+
+
+class BodyLimitMiddleware:
+    """413 for a body over `max_bytes`: by its Content-Length before reading it, or as soon as
+    the streamed bytes pass the limit; the app never holds more than the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit():
+            await send_json(send, 400, "Invalid Content-Length header")
+            return
+        if int(declared) > self.max_bytes:
+            await send_json(send, 413, self._detail(), [(b"connection", b"close")])
+            return
+        received = 0
+        refused = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    refused = True
+                    await send_json(send, 413, self._detail(), [(b"connection", b"close")])
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not refused:  # once 413 is sent, the app's own answer is dropped
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+
+    def _detail(self) -> str:
+        return f"Request body too large: the limit is {self.max_bytes} bytes"

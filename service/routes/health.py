@@ -1,0 +1,28 @@
+"""Liveness and readiness probes."""
+
+from fastapi import APIRouter
+
+from service.deps import RegistryDep
+from service.errors import ServiceUnavailableError
+from service.schemas import ErrorResponse, HealthResponse, ReadyResponse
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=HealthResponse)
+async def read_health() -> HealthResponse:
+    """200 while the process runs."""
+    return HealthResponse()
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyResponse,
+    responses={503: {"model": ErrorResponse, "description": "A model is not loaded yet"}},
+)
+async def read_ready(registry: RegistryDep) -> ReadyResponse:
+    """200 once both models are loaded, 503 before."""
+    if missing := registry.missing():
+        raise ServiceUnavailableError(f"not ready: no {' or '.join(missing)} model loaded yet", 5)
+    versions = {b.servable.name: b.servable.version for b in registry.served()}
+    return ReadyResponse(models=versions)

@@ -1,0 +1,162 @@
+"""Request and response bodies of the HTTP API."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from service.settings import Settings
+
+
+def check_text(text: str) -> str:
+    """A text must hold more than whitespace and be encodable as UTF-8."""
+    if not text.strip():
+        raise PydanticCustomError("blank_text", "Text must not be empty or only whitespace")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "invalid_unicode", "Text holds an unpaired surrogate (\\ud800-\\udfff)"
+        ) from None
+    return text
+
+
+Text = Annotated[StrictStr, AfterValidator(check_text)]
+
+
+class SentimentRequest(BaseModel):
+    """One text or a batch of texts, not both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "a great movie"}, {"texts": ["fun", "dull"]}]},
+    )
+
+    text: Text | None = Field(None, description="One text (at most 20,000 characters).")
+    texts: list[Text] | None = Field(
+        None, min_length=1, description="A batch: 1 to 64 texts, each at most 20,000 characters."
+    )
+
+    @model_validator(mode="after")
+    def check_one_of(self) -> "SentimentRequest":
+        """Exactly one of `text` and `texts`."""
+        if (self.text is None) == (self.texts is None):
+            raise PydanticCustomError("text_xor_texts", "Give exactly one of `text` or `texts`")
+        return self
+
+
+class NextWordRequest(BaseModel):
+    """A text and how many candidate next words to return."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "i love this", "top_k": 5}]}
+    )
+
+    text: Text = Field(description="The text to continue (at most 20,000 characters).")
+    top_k: StrictInt = Field(5, ge=1, description="Number of words to return (at most 50).")
+
+
+def check_limits(settings: Settings, request: SentimentRequest | NextWordRequest) -> None:
+    """422 for texts over the configured length, batch size or `top_k` limits."""
+    errors: list[dict[str, Any]] = []
+    located: list[tuple[list[str | int], str | None]] = [(["text"], request.text)]
+    if isinstance(request, NextWordRequest) and request.top_k > settings.max_top_k:
+        errors.append(_error("less_than_equal", ["top_k"], f"at most {settings.max_top_k}"))
+    if isinstance(request, SentimentRequest) and request.texts is not None:
+        if len(request.texts) > settings.max_batch_texts:
+            msg = f"at most {settings.max_batch_texts} texts, not {len(request.texts)}"
+            errors.append(_error("too_long", ["texts"], msg))
+        located = [(["texts", i], text) for i, text in enumerate(request.texts)]
+    for loc, text in located:
+        if text is not None and len(text) > settings.max_text_chars:
+            msg = f"at most {settings.max_text_chars} characters, not {len(text)}"
+            errors.append(_error("string_too_long", loc, msg))
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _error(kind: str, loc: list, msg: str) -> dict[str, Any]:
+    return {"type": kind, "loc": ["body", *loc], "msg": f"Should be {msg}"}
+
+
+class SentimentResult(BaseModel):
+    """The sentiment of one text: `label` is positive when `positive_probability >= 0.5`."""
+
+    positive_probability: float = Field(ge=0, le=1, examples=[0.97])
+    label: Literal["positive", "negative"]
+
+    @classmethod
+    def of(cls, probability: float) -> "SentimentResult":
+        """Round to 6 digits, then label the rounded value."""
+        p = round(probability, 6)
+        return cls(positive_probability=p, label="positive" if p >= 0.5 else "negative")
+
+
+class SentimentResponse(SentimentResult):
+    """The sentiment of the one text, and the model version that judged it."""
+
+    model_version: str = Field(examples=["3"])
+
+
+class SentimentBatchResponse(BaseModel):
+    """The sentiment of each text, in request order."""
+
+    results: list[SentimentResult]
+    model_version: str = Field(examples=["3"])
+
+
+class WordProbability(BaseModel):
+    """A candidate next word and its probability."""
+
+    word: str = Field(examples=["movie"])
+    probability: float = Field(ge=0, le=1, examples=[0.21])
+
+
+class NextWordResponse(BaseModel):
+    """The `top_k` likeliest next words, highest probability first."""
+
+    predictions: list[WordProbability]
+    model_version: str = Field(examples=["3"])
+
+
+class HealthResponse(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    """Both models are loaded; their versions."""
+
+    status: Literal["ready"] = "ready"
+    models: dict[str, str] = Field(examples=[{"sentiment": "3", "next_word": "3"}])
+
+
+class ModelInfo(BaseModel):
+    """A served model version and its `metadata.json`."""
+
+    name: str
+    version: str
+    loaded_at: str
+    metadata: dict[str, Any]
+
+
+class ModelsResponse(BaseModel):
+    """The served model versions."""
+
+    models: list[ModelInfo]
+
+
+class ErrorResponse(BaseModel):
+    """What went wrong: a sentence, or a list of field errors (422)."""
+
+    detail: str | list[dict[str, Any]]
