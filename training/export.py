@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from training.config import TrainConfig
 from training.models import LanguageModel
-from training.text import ensure_nonempty, keep_last
+from training.text import ensure_nonempty, keep_last, reverse_rows
 from training.train import review_tokens
 
 MODEL_NAMES = ("sentiment", "next_word")
@@ -40,19 +40,24 @@ def next_version(model_dir: Path) -> int:
 
 def sentiment_module(
     vectorizer: keras.layers.TextVectorization,
-    classifier: keras.Model,
+    classifiers: dict[str, keras.Model],
     temperature: float,
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
+    """Raw strings → probability of positive, averaging the logits of every reading direction."""
     archive = keras.export.ExportArchive()
     archive.track(vectorizer)
-    archive.track(classifier)
+    for classifier in classifiers.values():
+        archive.track(classifier)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def serve(texts: tf.Tensor) -> dict[str, tf.Tensor]:
-        tokens = review_tokens(vectorizer(texts), config).to_tensor()  # padded to the longest
-        logits = classifier(tokens, training=False)[:, 0]
-        return {"positive_probability": tf.sigmoid(logits / temperature)}
+        ids = review_tokens(vectorizer(texts), config)
+        logits = [
+            model((reverse_rows(ids) if direction == "backward" else ids).to_tensor())[:, 0]
+            for direction, model in classifiers.items()
+        ]  # each padded only to the longest text of the batch
+        return {"positive_probability": tf.sigmoid(tf.add_n(logits) / len(logits) / temperature)}
 
     archive.add_endpoint("serving_default", serve)
     return archive

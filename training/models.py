@@ -45,7 +45,8 @@ class LanguageModel(keras.Model):
         mask = tf.not_equal(tokens, PAD_ID)
         x = self.embedding_dropout(self.embedding(tokens), training=training)
         h = self.lstm(x, mask=mask, training=training)
-        return self.projection(self.output_dropout(h, training=training))
+        # float32 out, whatever the compute precision: the softmax needs the range.
+        return tf.cast(self.projection(self.output_dropout(h, training=training)), tf.float32)
 
     def logits(self, hidden: tf.Tensor) -> tf.Tensor:
         """(..., embedding_dim) → (..., vocab_size) with the tied output weights."""

@@ -23,7 +23,7 @@ from training.export import (
     staged_version,
     write_version,
 )
-from training.text import build_vectorizer, encode, save_vocabulary
+from training.text import build_vectorizer, encode, reverse_rows, save_vocabulary
 from training.train import (
     fit_temperature,
     language_model_windows,
@@ -59,33 +59,42 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     config = config.override(vocab_size=vocab_size)  # a small corpus may have fewer words
     print(f"tokenizer: {vocab_size:,} tokens ({_seconds(started)})")
 
-    # 3. The language model: the next-word model, and what the classifier starts from.
-    lm_train, lm_val = (
-        encode(vectorizer, split.lm_train_texts),
-        encode(vectorizer, split.lm_val_texts),
-    )
-    log_dir = model_dir / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    language_model, lm_history = train_language_model(config, lm_train, lm_val, log_dir)
-    metrics = _language_model_metrics(language_model, lm_val, config)
-    print(f"language model: {_format(metrics)} ({_seconds(started)})")
-
-    # 4. The sentiment classifier, fine-tuned from the language model, then calibrated.
+    # 3. Per direction, a language model and a classifier fine-tuned from it. The forward
+    #    language model is also the next-word model.
+    lm_train = encode(vectorizer, split.lm_train_texts)
+    lm_val = encode(vectorizer, split.lm_val_texts)
     train_ids = review_tokens(_ragged(encode(vectorizer, split.train_texts)), config)
     val_ids = review_tokens(_ragged(encode(vectorizer, split.val_texts)), config)
-    classifier, clf_history = train_classifier(
-        config,
-        language_model,
-        (train_ids, split.train_labels),
-        (val_ids, split.val_labels),
-        log_dir,
-    )
-    val_logits = predict_logits(classifier, val_ids)
+    log_dir = model_dir / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    directions = ["forward", "backward"] if config.backward_model else ["forward"]
+    language_models, classifiers, histories = {}, {}, {}
+    for direction in directions:
+        flip = direction == "backward"
+        language_models[direction], histories[f"{direction} language model"] = train_language_model(
+            config,
+            [doc[::-1] for doc in lm_train] if flip else lm_train,
+            [doc[::-1] for doc in lm_val] if flip else lm_val,
+            log_dir / direction,
+        )
+        classifiers[direction], histories[f"{direction} sentiment"] = train_classifier(
+            config,
+            language_models[direction],
+            (reverse_rows(train_ids) if flip else train_ids, split.train_labels),
+            (reverse_rows(val_ids) if flip else val_ids, split.val_labels),
+            log_dir / direction,
+        )
+        print(f"{direction} models trained ({_seconds(started)})")
+    metrics = _language_model_metrics(language_models["forward"], lm_val, config)
+    print(f"next word: {_format(metrics)}")
+
+    # 4. The directions' logits averaged, then calibrated by a temperature fitted on validation.
+    val_logits = _ensemble_logits(classifiers, val_ids)
     temperature = fit_temperature(val_logits, split.val_labels)
-    probabilities = 1 / (1 + np.exp(-val_logits / temperature))
+    probabilities = _sigmoid(val_logits / temperature)
     metrics |= _sentiment_metrics(probabilities, split.val_labels, temperature)
     if corpus.test_texts:
         test_ids = review_tokens(_ragged(encode(vectorizer, corpus.test_texts)), config)
-        test_probabilities = 1 / (1 + np.exp(-predict_logits(classifier, test_ids) / temperature))
+        test_probabilities = _sigmoid(_ensemble_logits(classifiers, test_ids) / temperature)
         metrics["sentiment_test_accuracy"] = _accuracy(test_probabilities, corpus.test_labels)
     print(f"sentiment: {_format(metrics)} ({_seconds(started)})")
 
@@ -105,16 +114,13 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         "training_seconds": round(time.monotonic() - started, 1),
     }
     archives = {
-        "sentiment": sentiment_module(vectorizer, classifier, temperature, config),
-        "next_word": next_word_module(vectorizer, language_model, config),
+        "sentiment": sentiment_module(vectorizer, classifiers, temperature, config),
+        "next_word": next_word_module(vectorizer, language_models["forward"], config),
     }
 
     def extra_files(directory: Path) -> None:
         save_vocabulary(vectorizer, directory / "vocab.txt")
-        report.plot_learning_curves(
-            {"language model": lm_history, "sentiment": clf_history},
-            directory / "learning_curves.png",
-        )
+        report.plot_learning_curves(histories, directory / "learning_curves.png")
         report.plot_reliability_diagram(
             probabilities, split.val_labels, directory / "reliability.png"
         )
@@ -182,6 +188,18 @@ def _baselines(
     found |= kneser_ney_trigram(lm_train, lm_val, vocab_size)
     print(f"baselines: {_format(found)} ({time.monotonic() - started:.0f}s)")
     return found
+
+
+def _ensemble_logits(classifiers: dict[str, keras.Model], ids: tf.RaggedTensor) -> np.ndarray:
+    logits = [
+        predict_logits(model, reverse_rows(ids) if direction == "backward" else ids)
+        for direction, model in classifiers.items()
+    ]
+    return np.mean(logits, axis=0)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
 
 
 def _ragged(ids: list[np.ndarray]) -> tf.RaggedTensor:

@@ -51,7 +51,8 @@ def encode(vectorizer: keras.layers.TextVectorization, texts: list[str]) -> list
     for batch in tf.data.Dataset.from_tensor_slices(texts).batch(2048):
         ragged = vectorizer(batch)
         values, splits = ragged.values.numpy(), ragged.row_splits.numpy()
-        ids.extend(values[a:b].astype(np.int32) for a, b in zip(splits[:-1], splits[1:]))
+        bounds = zip(splits[:-1], splits[1:], strict=True)
+        ids.extend(values[a:b].astype(np.int32) for a, b in bounds)
     return ids
 
 
@@ -83,3 +84,10 @@ def ensure_nonempty(ids: tf.RaggedTensor) -> tf.RaggedTensor:
     empty = tf.cast(tf.equal(ids.row_lengths(), 0), tf.int64)
     filler = tf.ragged.range(empty) * 0 + tf.cast(OOV_ID, ids.dtype)
     return tf.concat([tf.cast(filler, ids.dtype), ids], axis=1)
+
+
+def reverse_rows(ids: tf.RaggedTensor) -> tf.RaggedTensor:
+    """Each row's tokens from last to first (what the backward models read)."""
+    # Reversing the row order and then the flat values puts every row back in place, reversed.
+    flipped = tf.gather(ids, tf.range(ids.nrows() - 1, -1, -1))
+    return tf.RaggedTensor.from_row_splits(tf.reverse(flipped.values, [0]), ids.row_splits)

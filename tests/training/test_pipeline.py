@@ -1,0 +1,115 @@
+"""The pipeline end to end: train tiny models, export them, load the SavedModels back, predict."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training.__main__ import main
+from training.export import next_version
+
+TEXTS = [
+    "a great wonderful excellent film, loved it",
+    "awful terrible boring waste of a movie",
+    "",
+    "😀 ¿¡ ???",
+    "the plot " * 3000,
+]
+
+
+@pytest.fixture(scope="module")
+def sentiment(model_dir: Path):
+    return tf.saved_model.load(str(model_dir / "sentiment" / "1")).signatures["serving_default"]
+
+
+@pytest.fixture(scope="module")
+def next_word(model_dir: Path):
+    return tf.saved_model.load(str(model_dir / "next_word" / "1")).signatures["serving_default"]
+
+
+def test_export_writes_complete_versions(model_dir: Path) -> None:
+    for name in ("sentiment", "next_word"):
+        version = model_dir / name / "1"
+        assert (version / "saved_model.pb").is_file()
+        assert (version / "vocab.txt").read_text().splitlines()[:2] == ["", "[UNK]"]
+        metadata = json.loads((version / "metadata.json").read_text())
+        assert metadata["name"] == name and metadata["version"] == 1
+        assert len(metadata["data"]["sha256"]) == 64
+        assert metadata["config"]["lstm_units"] == 16
+        assert metadata["vocab_size"] == len((version / "vocab.txt").read_text().splitlines())
+        assert {"sentiment_accuracy", "sentiment_ece", "next_word_perplexity"} <= set(
+            metadata["metrics"]
+        )
+    assert not list(model_dir.glob("*/.tmp-*"))
+    assert (model_dir / "sentiment" / "1" / "reliability.png").stat().st_size > 1000
+
+
+def test_sentiment_model_takes_raw_strings(sentiment) -> None:
+    probabilities = sentiment(texts=tf.constant(TEXTS))["positive_probability"].numpy()
+
+    assert probabilities.shape == (len(TEXTS),)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    assert probabilities[0] > probabilities[1]
+
+
+def test_sentiment_batch_equals_single_texts(sentiment) -> None:
+    batch = sentiment(texts=tf.constant(TEXTS))["positive_probability"].numpy()
+    singles = [sentiment(texts=tf.constant([t]))["positive_probability"].numpy()[0] for t in TEXTS]
+
+    np.testing.assert_allclose(batch, singles, atol=1e-5)
+
+
+def test_next_word_returns_top_k_real_words(next_word) -> None:
+    out = next_word(texts=tf.constant(TEXTS), k=tf.constant(5))
+    words, probabilities = out["words"].numpy(), out["probabilities"].numpy()
+
+    assert words.shape == probabilities.shape == (len(TEXTS), 5)
+    assert not {b"", b"[UNK]"} & set(words.ravel())
+    assert np.all(np.diff(probabilities, axis=1) <= 0)
+    assert np.all(probabilities.sum(axis=1) <= 1.0 + 1e-5)
+
+
+def test_next_word_clips_k_to_the_vocabulary(next_word, model_dir: Path) -> None:
+    vocab_size = len((model_dir / "next_word" / "1" / "vocab.txt").read_text().splitlines())
+
+    out = next_word(texts=tf.constant(["the"]), k=tf.constant(10**6))
+
+    assert out["words"].shape == (1, vocab_size - 2)
+    np.testing.assert_allclose(out["probabilities"].numpy().sum(), 1.0, atol=1e-4)
+
+
+def test_train_adds_a_new_version_and_keeps_old_ones(
+    model_dir: Path, imdb_archive: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "model"
+    shutil.copytree(model_dir, store)
+
+    code = main(
+        ["--data", str(imdb_archive), "--model-dir", str(store), "--preset", "tiny",
+         "--set", "lm_steps=10", "--set", "clf_epochs=1"]
+    )
+
+    assert code == 0
+    assert sorted(p.name for p in (store / "sentiment").iterdir() if p.name.isdigit()) == ["1", "2"]
+    assert next_version(store) == 3
+    assert (store / "next_word" / "1" / "saved_model.pb").read_bytes() == (
+        model_dir / "next_word" / "1" / "saved_model.pb"
+    ).read_bytes()
+
+
+def test_failed_run_leaves_the_store_untouched(model_dir: Path, tmp_path: Path) -> None:
+    store = tmp_path / "model"
+    shutil.copytree(model_dir, store)
+    before = sorted(str(p.relative_to(store)) for p in store.rglob("*"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nonly positive,1\n")
+
+    code = main(["--data", str(bad), "--model-dir", str(store), "--preset", "tiny"])
+
+    assert code == 1
+    assert sorted(str(p.relative_to(store)) for p in store.rglob("*")) == before
