@@ -1,0 +1,188 @@
+"""Baselines on generated data: separable reviews the linear models must get right, and token
+streams with a strong trigram structure the Kneser-Ney model must learn."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from training.baselines import (
+    fit_kneser_ney,
+    kneser_ney_trigram,
+    log_count_ratio,
+    nb_logistic_regression,
+    next_word_probabilities,
+    preprocess,
+    sentiment_baselines,
+    tfidf_logistic_regression,
+)
+
+POSITIVE = "great wonderful excellent loved brilliant superb moving fantastic".split()
+NEGATIVE = "awful terrible boring hated dull worst poor waste".split()
+FILLER = "the movie film plot actors story was and a it this i of to is with".split()
+
+
+def make_reviews(count: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """Filler with three cue words of the review's class and one of the other (noise)."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for index in range(count):
+        label = index % 2
+        cues, noise = (POSITIVE, NEGATIVE) if label else (NEGATIVE, POSITIVE)
+        words = [rng.choice(FILLER) for _ in range(rng.randint(10, 30))]
+        for word in [rng.choice(cues) for _ in range(3)] + [rng.choice(noise)]:
+            words.insert(rng.randrange(len(words)), word)
+        texts.append(" ".join(words).capitalize() + ".<br /><br />The end!")
+        labels.append(label)
+    return texts, np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def reviews() -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    train_texts, train_labels = make_reviews(400, seed=0)
+    val_texts, val_labels = make_reviews(200, seed=1)
+    return train_texts, train_labels, val_texts, val_labels
+
+
+def test_strip_line_breaks_in_preprocess() -> None:
+    assert preprocess("Great<br /><br />FILM!") == "great  film!"
+
+
+def test_score_tfidf_logistic_regression_on_separable_reviews(reviews) -> None:
+    assert tfidf_logistic_regression(*reviews) > 0.8
+
+
+def test_score_nb_logistic_regression_on_separable_reviews(reviews) -> None:
+    assert nb_logistic_regression(*reviews) > 0.8
+
+
+def test_return_sentiment_baselines_keys(reviews) -> None:
+    results = sentiment_baselines(*reviews, seed=3)
+    assert set(results) == {"tfidf_lr_accuracy", "nb_lr_accuracy"}
+    assert all(0.8 < value <= 1.0 for value in results.values())
+
+
+def test_compute_log_count_ratio_signs() -> None:
+    # feature 0 only in positive documents, feature 1 only in negative ones, feature 2 in both
+    features = np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1]], dtype=np.float32)
+    r = log_count_ratio(features, np.array([1, 1, 0, 0]))
+    assert r[0] > 0 > r[1]
+    assert r[2] == pytest.approx(0.0, abs=1e-6)
+
+
+# --- Kneser-Ney trigram -------------------------------------------------------------------------
+
+VOCAB = 40
+
+
+def trigram_documents(count: int, seed: int) -> list[np.ndarray]:
+    """w_t = (3 u + 5 v) mod 38 + 2 nine times in ten, else a random word ([UNK] one time in 5)."""
+    rng = np.random.default_rng(seed)
+    documents = []
+    for _ in range(count):
+        tokens = list(rng.integers(2, VOCAB, size=2))
+        for _ in range(rng.integers(20, 60)):
+            u, v = tokens[-2], tokens[-1]
+            if rng.random() < 0.9:
+                tokens.append((3 * u + 5 * v) % (VOCAB - 2) + 2)
+            else:
+                tokens.append(1 if rng.random() < 0.2 else rng.integers(2, VOCAB))
+        documents.append(np.array(tokens, dtype=np.int32))
+    return documents
+
+
+def test_score_kneser_ney_trigram_above_unigram_guess() -> None:
+    train, val = trigram_documents(300, seed=0), trigram_documents(60, seed=1)
+    results = kneser_ney_trigram(train, val, VOCAB)
+
+    # the best context-free guess: the most frequent rankable training word, every time
+    frequent = Counter(int(t) for doc in train for t in doc if t > 1).most_common(1)[0][0]
+    targets = np.concatenate([doc[1:] for doc in val])
+    assert results["kn_trigram_eval_positions"] == len(targets)
+    assert results["kn_trigram_top1"] > 0.8
+    assert results["kn_trigram_top1"] > np.mean(targets == frequent) + 0.5
+    assert results["kn_trigram_top1"] <= results["kn_trigram_top5"] <= 1.0
+    assert 1.0 < results["kn_trigram_perplexity"] < 5.0
+
+
+def test_cap_kneser_ney_eval_positions() -> None:
+    train, val = trigram_documents(50, seed=0), trigram_documents(20, seed=1)
+    assert (
+        kneser_ney_trigram(train, val, VOCAB, max_eval_positions=75)["kn_trigram_eval_positions"]
+        == 75
+    )
+
+
+def test_never_rank_excluded_ids() -> None:
+    # "2 3 X" repeated: X is [UNK] four times in five, else 4. Only when [UNK] cannot be
+    # suggested does 4 win after (2, 3); then exactly the [UNK] targets are missed.
+    rng = np.random.default_rng(0)
+    documents = [
+        np.array([t for x in rng.random(30) for t in (2, 3, 1 if x < 0.8 else 4)], np.int32)
+        for _ in range(40)
+    ]
+    targets = np.concatenate([doc[1:] for doc in documents])
+    excluded = kneser_ney_trigram(documents, documents, 5, excluded_ids=(0, 1))
+    assert excluded["kn_trigram_top1"] == pytest.approx(np.mean(targets != 1))
+    allowed = kneser_ney_trigram(documents, documents, 5, excluded_ids=(0,))
+    assert allowed["kn_trigram_top1"] == pytest.approx(np.mean(targets != 4))
+    assert math.isfinite(excluded["kn_trigram_perplexity"])
+    assert excluded["kn_trigram_perplexity"] == pytest.approx(allowed["kn_trigram_perplexity"])
+
+
+def test_sum_kneser_ney_probabilities_to_one() -> None:
+    model = fit_kneser_ney(trigram_documents(30, seed=0), VOCAB, zero_mass=(0,))
+    rng = np.random.default_rng(1)
+    u = np.append(rng.integers(1, VOCAB + 1, size=50), VOCAB)  # VOCAB is begin-of-document
+    v = np.append(rng.integers(1, VOCAB, size=50), 7)
+    probs = next_word_probabilities(model, u, v)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    assert np.all(probs[:, 0] == 0)  # padding has no mass
+    assert np.all(probs[:, 1:] > 0)  # every word, seen or not, keeps some
+
+
+def reference_probability(documents: list[list[int]], size: int, u: int, v: int, w: int) -> float:
+    """Interpolated Kneser-Ney from the textbook formulas, with dictionaries (D = 0.75)."""
+    bos, d = size, 0.75
+    trigrams: Counter = Counter()
+    bigram_types = set()
+    for doc in documents:
+        padded = [bos, *doc]
+        bigram_types |= set(zip(padded, padded[1:], strict=False))
+        trigrams.update(zip(padded, padded[1:], padded[2:], strict=False))
+    continuation = Counter((b, c) for (_, b, c) in trigrams)  # N1+(. v w)
+    left = Counter(c for (_, c) in bigram_types)  # N1+(. w)
+
+    def unigram(x: int) -> float:
+        total = sum(left.values())
+        return max(left[x] - d, 0) / total + d * len(left) / total / (size - 1)  # no padding
+
+    def bigram(x: int) -> float:
+        row = {c: n for (b, c), n in continuation.items() if b == v}
+        if not row:
+            return unigram(x)
+        total = sum(row.values())
+        return max(row.get(x, 0) - d, 0) / total + d * len(row) / total * unigram(x)
+
+    row = {c: n for (a, b, c), n in trigrams.items() if (a, b) == (u, v)}
+    if not row:
+        return bigram(w)
+    total = sum(row.values())
+    return max(row.get(w, 0) - d, 0) / total + d * len(row) / total * bigram(w)
+
+
+def test_match_kneser_ney_with_reference_formulas() -> None:
+    documents = [[2, 3, 4, 2, 3, 5], [3, 4, 2, 1], [2, 3, 4], [5, 5, 5, 2]]
+    size = 6
+    model = fit_kneser_ney([np.array(doc) for doc in documents], size, zero_mass=(0,))
+    histories = [(2, 3), (3, 4), (size, 2), (size, 5), (5, 5), (4, 4), (1, 2)]
+    u, v = (np.array(column) for column in zip(*histories, strict=True))
+    probs = next_word_probabilities(model, u, v)
+    for row, (a, b) in enumerate(histories):
+        for w in range(1, size):
+            expected = reference_probability(documents, size, a, b, w)
+            assert probs[row, w] == pytest.approx(expected), (a, b, w)

@@ -1,0 +1,258 @@
+"""The evaluation report: calibration and confusion numbers of the sentiment model, the figures
+(reliability diagram, learning curves, confusion matrix) and `report.md`, which puts our metrics
+beside the classical baselines of `training/baselines.py`.
+
+Figures are drawn on bare `matplotlib.figure.Figure` objects and saved with the Agg renderer, so
+no display and no pyplot global state are involved (safe in tests and threads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+# Keys of `metrics` that write_report sets beside the baselines; every key is also listed in full.
+SENTIMENT_ACCURACY = "sentiment_accuracy"  # validation accuracy of the LSTM classifier
+NEXT_WORD_TOP1 = "next_word_top1"  # held-out next-word accuracy of the language model
+NEXT_WORD_TOP5 = "next_word_top5"
+NEXT_WORD_PERPLEXITY = "next_word_perplexity"
+
+DPI = 100  # with figures of a few inches, a PNG stays well under 100 KB
+
+
+def _as_arrays(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat float arrays (Keras predictions come as (N, 1)); empty input is an error."""
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    if len(p) == 0 or len(p) != len(y):
+        raise ValueError(f"need as many probabilities as labels, got {len(p)} and {len(y)}")
+    return p, y
+
+
+def _bin_of(p: np.ndarray, bins: int) -> np.ndarray:
+    """Equal-width bins over [0, 1]; p == 1 falls in the last bin."""
+    return np.minimum((p * bins).astype(np.int64), bins - 1)
+
+
+def expected_calibration_error(
+    probabilities: np.ndarray, labels: np.ndarray, bins: int = 15
+) -> float:
+    """ECE of P(positive): the sum over bins of (n_b / N) * |mean p - share positive|.
+
+    Binary reliability as in the diagram (x = P(positive)), not the top-label confidence variant.
+    """
+    p, y = _as_arrays(probabilities, labels)
+    index = _bin_of(p, bins)
+    # (n_b / N) * |sum p / n_b - sum y / n_b| = |sum p - sum y| / N, so no empty-bin division.
+    predicted = np.bincount(index, weights=p, minlength=bins)
+    observed = np.bincount(index, weights=y, minlength=bins)
+    return float(np.abs(predicted - observed).sum() / len(p))
+
+
+def confusion_matrix(
+    probabilities: np.ndarray, labels: np.ndarray, threshold: float = 0.5
+) -> dict[str, int]:
+    """Counts of the four outcomes; positive means p > threshold, as Keras's binary accuracy."""
+    p, y = _as_arrays(probabilities, labels)
+    predicted, actual = p > threshold, y > 0.5
+    return {
+        "true_negative": int(np.sum(~predicted & ~actual)),
+        "false_positive": int(np.sum(predicted & ~actual)),
+        "false_negative": int(np.sum(~predicted & actual)),
+        "true_positive": int(np.sum(predicted & actual)),
+    }
+
+
+def plot_reliability_diagram(
+    probabilities: np.ndarray, labels: np.ndarray, path: Path, bins: int = 15
+) -> None:
+    """Share of positives against predicted P(positive) per bin, and how many reviews per bin."""
+    p, y = _as_arrays(probabilities, labels)
+    index = _bin_of(p, bins)
+    counts = np.bincount(index, minlength=bins)
+    share = np.bincount(index, weights=y, minlength=bins) / np.maximum(counts, 1)
+    centres = (np.arange(bins) + 0.5) / bins
+    used = counts > 0
+
+    figure = Figure(figsize=(4.5, 5.0), dpi=DPI, layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    top.bar(centres[used], share[used], width=1 / bins, edgecolor="black", label="observed")
+    top.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
+    top.set(ylim=(0, 1), ylabel="share positive")
+    top.set_title(f"Reliability (ECE {expected_calibration_error(p, y, bins):.3f}, n={len(p):,})")
+    top.legend(loc="upper left", fontsize="small")
+    bottom.bar(centres, counts, width=1 / bins, color="gray")
+    bottom.set(xlim=(0, 1), xlabel="predicted P(positive)", ylabel="reviews")
+    figure.savefig(path)
+
+
+def _pair_metrics(history: dict[str, list[float]]) -> dict[str, dict[str, list[float]]]:
+    """{"loss": {"train": [...], "validation": [...]}, "top5": {"validation": [...]}, ...}."""
+    pairs: dict[str, dict[str, list[float]]] = {}
+    for key, values in history.items():
+        name, split = (key[4:], "validation") if key.startswith("val_") else (key, "train")
+        pairs.setdefault(name, {})[split] = list(values)
+    return pairs
+
+
+def plot_learning_curves(histories: dict[str, dict[str, list[float]]], path: Path) -> None:
+    """One subplot per model: train (solid) and validation (dashed) of each metric together.
+
+    Losses and perplexities go on the left axis, other metrics (accuracies) on a right axis, so
+    scales as different as 5.2 and 0.3 both stay readable. Markers show one-epoch histories.
+    """
+    if not histories:
+        raise ValueError("no history to plot")
+    figure = Figure(figsize=(5.0 * len(histories), 3.6), dpi=DPI, layout="constrained")
+    for axes, (model, history) in zip(
+        np.atleast_1d(figure.subplots(1, len(histories))), histories.items(), strict=True
+    ):
+        pairs = _pair_metrics(history)
+        is_loss = {name: "loss" in name or "perplexity" in name for name in pairs}
+        right = axes.twinx() if not all(is_loss.values()) and any(is_loss.values()) else None
+        lines = []
+        for colour, (name, splits) in enumerate(pairs.items()):
+            target = right if right is not None and not is_loss[name] else axes
+            for split, values in splits.items():
+                epochs = np.arange(1, len(values) + 1)
+                style = "-" if split == "train" else "--"
+                lines += target.plot(
+                    epochs,
+                    values,
+                    style,
+                    marker="o",
+                    markersize=3,
+                    color=f"C{colour}",
+                    label=f"{split} {name}",
+                )
+        longest = max(len(values) for values in history.values())
+        axes.set(title=model, xlabel="epoch", xlim=(0.5, longest + 0.5))  # room for one epoch
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        axes.set_ylabel("loss" if any(is_loss.values()) else "metric")
+        if right is not None:
+            right.set_ylabel("metric")
+        axes.legend(lines, [line.get_label() for line in lines], fontsize="small")
+    figure.savefig(path)
+
+
+def plot_confusion_matrix(matrix: dict[str, int], path: Path) -> None:
+    """2x2 grid of counts (rows: true class, columns: predicted), shaded by their share."""
+    counts = np.array(
+        [
+            [matrix["true_negative"], matrix["false_positive"]],
+            [matrix["false_negative"], matrix["true_positive"]],
+        ]
+    )
+    total = max(int(counts.sum()), 1)
+    darkest = max(counts.max() / total, 1e-9)
+    figure = Figure(figsize=(3.8, 3.4), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    axes.imshow(counts / total, cmap="Blues", vmin=0, vmax=darkest)
+    for (row, col), count in np.ndenumerate(counts):
+        colour = "white" if count / total > 0.6 * darkest else "black"  # readable on dark cells
+        text = f"{count:,}\n{count / total:.1%}"
+        axes.text(col, row, text, ha="center", va="center", color=colour)
+    names = ["negative", "positive"]
+    axes.set(xticks=[0, 1], yticks=[0, 1], xticklabels=names, yticklabels=names)
+    axes.set(xlabel="predicted", ylabel="true", title=f"Confusion matrix (n={total:,})")
+    figure.savefig(path)
+
+
+def _format(value: object, kind: str = "") -> str:
+    """Accuracies as percentages, perplexities with one decimal, counts with separators."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return str(value)
+    if kind == "percent":
+        return f"{float(value):.2%}"
+    if kind == "perplexity":
+        return f"{float(value):.1f}"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    return f"{float(value):.4g}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    align = ["---"] + ["---:"] * (len(header) - 1)  # names left, numbers right
+    return [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(align) + " |",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _flatten(values: dict, prefix: str = "") -> dict[str, object]:
+    """Nested dicts become dotted keys, so every metric gets one row."""
+    flat: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[str] = ()) -> None:
+    """A short Markdown report: our models beside the baselines, then every metric we have.
+
+    `metrics` should hold SENTIMENT_ACCURACY and NEXT_WORD_* (missing ones show as –); baselines
+    are the dicts of training.baselines (an empty dict when they were not computed). `figures`
+    are image files next to the report, embedded at the end.
+    """
+    sentiment = [["LSTM classifier (ours)", _format(metrics.get(SENTIMENT_ACCURACY), "percent")]]
+    for name, key in [
+        ("TF-IDF uni+bigrams + logistic regression", "tfidf_lr_accuracy"),
+        ("NB-LR uni-to-trigrams (Wang & Manning 2012)", "nb_lr_accuracy"),
+    ]:
+        if key in baselines:
+            sentiment.append([name, _format(baselines[key], "percent")])
+
+    next_word = [
+        [
+            "LSTM language model (ours)",
+            _format(metrics.get(NEXT_WORD_TOP1), "percent"),
+            _format(metrics.get(NEXT_WORD_TOP5), "percent"),
+            _format(metrics.get(NEXT_WORD_PERPLEXITY), "perplexity"),
+        ]
+    ]
+    if "kn_trigram_top1" in baselines:
+        positions = _format(baselines.get("kn_trigram_eval_positions"))
+        next_word.append(
+            [
+                f"Kneser-Ney trigram ({positions} positions)",
+                _format(baselines["kn_trigram_top1"], "percent"),
+                _format(baselines["kn_trigram_top5"], "percent"),
+                _format(baselines["kn_trigram_perplexity"], "perplexity"),
+            ]
+        )
+
+    lines = [
+        "# Evaluation report",
+        "",
+        "All numbers are on the validation split; the baselines use the same split.",
+        "",
+        "## Sentiment",
+        "",
+        *_table(["Model", "Accuracy"], sentiment),
+        "",
+        "## Next word",
+        "",
+        "Top-k never counts [UNK] as a correct guess; perplexity treats it as a word.",
+        "",
+        *_table(["Model", "Top-1", "Top-5", "Perplexity"], next_word),
+        "",
+        "## All metrics",
+        "",
+        *_table(["Metric", "Value"], [[k, _format(v)] for k, v in _flatten(metrics).items()]),
+    ]
+    if baselines:
+        rows = [[k, _format(v)] for k, v in _flatten(baselines).items()]
+        lines += ["", *_table(["Baseline", "Value"], rows)]
+    if figures:
+        lines += ["", "## Figures", "", *(f"![{Path(name).stem}]({name})" for name in figures)]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
