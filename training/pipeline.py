@@ -128,7 +128,12 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
             report.confusion_matrix(probabilities, split.val_labels),
             directory / "confusion_matrix.png",
         )
-        report.write_report(directory / "report.md", metrics, baselines)
+        report.write_report(
+            directory / "report.md",
+            metrics,
+            baselines,
+            figures=("learning_curves.png", "reliability.png", "confusion_matrix.png"),
+        )
 
     paths: dict[str, Path] = {}
     with (

@@ -56,9 +56,9 @@ def expected_calibration_error(
 def confusion_matrix(
     probabilities: np.ndarray, labels: np.ndarray, threshold: float = 0.5
 ) -> dict[str, int]:
-    """Counts of the four outcomes; positive means p > threshold, as Keras's binary accuracy."""
+    """Counts of the four outcomes; positive means p >= threshold, as the service labels texts."""
     p, y = _as_arrays(probabilities, labels)
-    predicted, actual = p > threshold, y > 0.5
+    predicted, actual = p >= threshold, y > 0.5
     return {
         "true_negative": int(np.sum(~predicted & ~actual)),
         "false_positive": int(np.sum(predicted & ~actual)),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from training.__main__ import main
-from training.data import DataError, load_corpus, split_by_movie
+from training.data import load_corpus, split_by_movie
 
 
 def read(path: Path):
@@ -62,10 +62,9 @@ def test_split_by_movie_keeps_movies_whole(imdb_archive: Path) -> None:
 
     split = split_by_movie(corpus, validation_fraction=0.2, seed=1)
 
-    val_movies = {g for g, t in zip(corpus.groups, corpus.texts, strict=True) if t in split.val_texts}
-    train_movies = {
-        g for g, t in zip(corpus.groups, corpus.texts, strict=True) if t in split.train_texts
-    }
+    movie_of = dict(zip(corpus.texts, corpus.groups, strict=True))
+    val_movies = {movie_of[text] for text in split.val_texts}
+    train_movies = {movie_of[text] for text in split.train_texts}
     assert not val_movies & train_movies
     assert 0.1 < len(split.val_texts) / (len(split.val_texts) + len(split.train_texts)) < 0.3
     assert len(split.lm_train_texts) + len(split.lm_val_texts) == len(corpus.texts)

@@ -90,8 +90,18 @@ def test_train_adds_a_new_version_and_keeps_old_ones(
     shutil.copytree(model_dir, store)
 
     code = main(
-        ["--data", str(imdb_archive), "--model-dir", str(store), "--preset", "tiny",
-         "--set", "lm_steps=10", "--set", "clf_epochs=1"]
+        [
+            "--data",
+            str(imdb_archive),
+            "--model-dir",
+            str(store),
+            "--preset",
+            "tiny",
+            "--set",
+            "lm_steps=10",
+            "--set",
+            "clf_epochs=1",
+        ]
     )
 
     assert code == 0

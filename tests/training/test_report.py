@@ -51,8 +51,8 @@ def test_count_confusion_matrix() -> None:
     assert confusion_matrix(probabilities, labels) == {
         "true_negative": 1,
         "false_positive": 1,
-        "false_negative": 2,  # 0.5 is not above the threshold
-        "true_positive": 1,
+        "false_negative": 1,
+        "true_positive": 2,  # 0.5 is labelled positive, as the service does
     }
     assert confusion_matrix(probabilities, labels, threshold=0.3)["true_positive"] == 3
 
