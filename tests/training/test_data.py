@@ -112,3 +112,31 @@ def test_read_table_reports_labels_as_integers(tmp_path: Path) -> None:
     path.write_text("label,text\n1,yes\n0,no\n")
 
     assert read(path).labels.dtype == np.int64
+
+
+def test_download_verifies_and_caches_the_archive(
+    imdb_archive: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import training.data as data
+
+    monkeypatch.setattr(data, "IMDB_URL", imdb_archive.as_uri())
+    monkeypatch.setattr(data, "IMDB_SHA256", data._file_sha256(imdb_archive))
+    cache = tmp_path / "cache"
+
+    first = load_corpus(None, cache)
+    imdb_archive_mtime = (cache / "aclImdb_v1.tar.gz").stat().st_mtime_ns
+    second = load_corpus(None, cache)
+
+    assert first.texts == second.texts and len(first.texts) == 640
+    assert (cache / "aclImdb_v1.tar.gz").stat().st_mtime_ns == imdb_archive_mtime  # reused
+
+
+def test_download_rejects_a_corrupt_archive(imdb_archive: Path, tmp_path: Path, monkeypatch):
+    import training.data as data
+
+    monkeypatch.setattr(data, "IMDB_URL", imdb_archive.as_uri())
+    monkeypatch.setattr(data, "IMDB_SHA256", "0" * 64)
+
+    with pytest.raises(data.DataError, match="does not match its sha256"):
+        load_corpus(None, tmp_path / "cache")
+    assert not list((tmp_path / "cache").iterdir())
