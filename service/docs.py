@@ -1,18 +1,30 @@
-"""Swagger UI at /docs, served from the package's own copy of its assets (no CDN)."""
+"""API documentation: Swagger UI at /docs from local assets (no CDN), and the configured input
+limits written into /openapi.json."""
 
 from importlib.resources import files
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from service.settings import Settings
+
 ASSETS = str(files("fastapi_offline") / "static")  # swagger-ui-bundle.js, swagger-ui.css
 ASSETS_URL = "/docs/assets"
 
 
-def install_docs(app: FastAPI) -> None:
-    """Serve the assets and the Swagger UI page."""
+def install_docs(app: FastAPI, settings: Settings) -> None:
+    """Serve the assets and the Swagger UI page; document the limits of `settings`."""
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_limits(build_openapi(), settings)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
@@ -26,3 +38,21 @@ def install_docs(app: FastAPI) -> None:
             swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
         )
+
+
+def document_limits(openapi: dict[str, Any], settings: Settings) -> None:
+    """Text length, batch size and `top_k` bounds of the request bodies, as configured."""
+    models = openapi["components"]["schemas"]
+    sentiment, next_word = models["SentimentRequest"], models["NextWordRequest"]
+    for text in (sentiment["properties"]["text"], next_word["properties"]["text"]):
+        constrain(text, "string", maxLength=settings.max_text_chars)
+    texts = constrain(sentiment["properties"]["texts"], "array", maxItems=settings.max_batch_texts)
+    constrain(texts["items"], "string", maxLength=settings.max_text_chars)
+    constrain(next_word["properties"]["top_k"], "integer", maximum=settings.max_top_k)
+
+
+def constrain(schema: dict[str, Any], kind: str, **bounds: int) -> dict[str, Any]:
+    """Add bounds to the branch of `schema` (maybe one of an `anyOf`) of JSON type `kind`."""
+    [branch] = [b for b in schema.get("anyOf", [schema]) if b.get("type") == kind]
+    branch.update(bounds)
+    return branch

@@ -31,15 +31,17 @@ def describe_errors(errors: Any) -> list[dict[str, Any]]:
         item = {"type": error["type"], "loc": list(error["loc"]), "msg": error["msg"]}
         if error["type"] == "json_invalid" and "ctx" in error:
             item["msg"] = f"JSON decode error: {error['ctx'].get('error', 'invalid JSON')}"
-        value = error.get("input")
-        if (
-            value is None
-            or isinstance(value, bool | int | float)
-            or (isinstance(value, str) and len(value) <= 100)
-        ):
-            item["input"] = value
+        if "input" in error and is_short_scalar(error["input"]):
+            item["input"] = error["input"]
         described.append(item)
     return described
+
+
+def is_short_scalar(value: Any) -> bool:
+    """Whether an input is worth echoing: a number, null, or a short encodable string."""
+    if isinstance(value, str):
+        return len(value) <= 100 and value.encode("utf-8", "replace").decode() == value
+    return value is None or isinstance(value, bool | int | float)
 
 
 async def handle_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = app_metrics
     app.state.registry = registry
     install_error_handlers(app)
-    install_docs(app)
+    install_docs(app, settings)
     for router in (predict.router, health.router, models.router, metrics.router):
         app.include_router(router)
     if settings.cors_origins:

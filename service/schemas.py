@@ -41,9 +41,9 @@ class SentimentRequest(BaseModel):
         json_schema_extra={"examples": [{"text": "a great movie"}, {"texts": ["fun", "dull"]}]},
     )
 
-    text: Text | None = Field(None, description="One text (at most 20,000 characters).")
+    text: Text | None = Field(None, description="One text.")
     texts: list[Text] | None = Field(
-        None, min_length=1, description="A batch: 1 to 64 texts, each at most 20,000 characters."
+        None, min_length=1, description="A batch of texts, answered in order."
     )
 
     @model_validator(mode="after")
@@ -61,8 +61,8 @@ class NextWordRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"text": "i love this", "top_k": 5}]}
     )
 
-    text: Text = Field(description="The text to continue (at most 20,000 characters).")
-    top_k: StrictInt = Field(5, ge=1, description="Number of words to return (at most 50).")
+    text: Text = Field(description="The text to continue.")
+    top_k: StrictInt = Field(5, ge=1, description="How many words to return.")
 
 
 def check_limits(settings: Settings, request: SentimentRequest | NextWordRequest) -> None:

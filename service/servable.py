@@ -88,19 +88,23 @@ def load_servable(found: VersionDir, top_k: int) -> Servable:
 
 
 def largest_k(servable: Servable, limit: int) -> int:
-    """The largest `k <= limit` the next-word model answers (`limit` unless its vocabulary
-    is smaller), found by bisection; 1 for the sentiment model."""
+    """The largest `k <= limit` the next-word model answers: `limit` unless its vocabulary is
+    smaller (the graph then returns fewer words, or fails: bisect); 1 for sentiment."""
     if servable.name != "next_word":
         return 1
-    good, bad = 0, limit + 1
+    good, bad, k = 0, limit + 1, limit
     while bad - good > 1:
-        k = bad - 1 if good == 0 and bad == limit + 1 else (good + bad) // 2
+        servable.max_k = k
         try:
-            servable.max_k = k
-            servable.predict(WARMUP_TEXTS[:1], k)
-            good = k
+            [pairs] = servable.predict(WARMUP_TEXTS[:1], k)
         except tf.errors.InvalidArgumentError:
             bad = k
+        else:
+            if len(pairs) < k:  # the graph caps k at its vocabulary itself
+                good = bad = len(pairs)
+                break
+            good = k
+        k = (good + bad) // 2
     if good == 0:
         raise BrokenModelError("the next-word model answers no k")
     if good < limit:
