@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from service.errors import ModelCallError, ServiceUnavailableError
 from service.metrics import Metrics
-from service.servable import TOKEN_CAP, Prediction, Servable
+from service.servable import Prediction, Servable
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,8 @@ class Batcher:
         self._metrics.batch_requests.labels(name).observe(len(jobs))
         slots = [(job, i) for job in jobs for i in range(len(job.texts))]
         # Whitespace word count stands in for the token count the graph pads to.
-        lengths = [min(job.texts[i].count(" ") + 1, TOKEN_CAP[name]) for job, i in slots]
+        cap = self.servable.token_cap
+        lengths = [min(job.texts[i].count(" ") + 1, cap) for job, i in slots]
         k = max(job.k for job in jobs)
         ratio, slack = settings.batch_length_ratio, settings.batch_length_slack
         for call in plan_calls(lengths, settings.batch_max_texts, ratio, slack):

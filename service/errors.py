@@ -1,6 +1,7 @@
 """Errors the service raises and the handlers that turn every error into `{"detail": ...}` JSON."""
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -41,7 +42,9 @@ def is_short_scalar(value: Any) -> bool:
     """Whether an input is worth echoing: a number, null, or a short encodable string."""
     if isinstance(value, str):
         return len(value) <= 100 and value.encode("utf-8", "replace").decode() == value
-    return value is None or isinstance(value, bool | int | float)
+    if isinstance(value, float):
+        return math.isfinite(value)  # NaN and Infinity have no JSON form
+    return value is None or isinstance(value, bool | int)
 
 
 async def handle_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -33,6 +33,16 @@ async def send_json(send: Send, status: int, detail: str, headers: list | None =
     await send({"type": "http.response.body", "body": body})
 
 
+def route_label(scope: Scope) -> str:
+    """The matched route's path template, a mounted app's mount path, else `unmatched`
+    (raw paths would give the metrics one series per URL ever requested)."""
+    if path := getattr(scope.get("route"), "path", None):
+        return path
+    if "app_root_path" in scope:  # set by Starlette's Mount
+        return scope["root_path"][len(scope["app_root_path"]) :]
+    return "unmatched"
+
+
 class RequestContextMiddleware:
     """X-Request-ID in and out, one JSON access log line and the request metrics per request;
     an error that escapes the app becomes a generic 500."""
@@ -77,7 +87,7 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", "unmatched")
+        route = route_label(scope)
         self.metrics.requests.labels(scope["method"], route, str(status)).inc()
         self.metrics.latency.labels(scope["method"], route).observe(seconds)
         log.info(

@@ -21,8 +21,12 @@ OUTPUTS: dict[str, set[str]] = {
     "sentiment": {"positive_probability"},
     "next_word": {"words", "probabilities"},
 }
-# The graph reads at most this many tokens of a text: longer texts cost no more padding.
-TOKEN_CAP = {"sentiment": 400, "next_word": 64}
+# Tokens of a text the graph reads at most, unless metadata.json says (model/README.md).
+DEFAULT_TOKEN_CAP = {"sentiment": 400, "next_word": 64}
+CAP_KEYS = {
+    "sentiment": ("review_head_tokens", "review_tail_tokens"),
+    "next_word": ("next_word_context",),
+}
 WARMUP_TEXTS = ["a great movie", "!!! ?? 😀🎬", "zzqx qqzzx xxzq", "the plot " * 300]
 
 Prediction = float | list[tuple[str, float]]
@@ -51,6 +55,7 @@ class Servable:
     module: Any = field(repr=False)  # the loaded object owns the variables the signature reads
     signature: Any = field(repr=False)
     max_k: int = 1  # most next words the model can rank (its vocabulary may be small)
+    token_cap: int = 400  # tokens of a text the graph reads: longer texts cost no more padding
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def predict(self, texts: list[str], k: int = 1) -> list[Prediction]:
@@ -78,6 +83,7 @@ def load_servable(found: VersionDir, top_k: int) -> Servable:
         raise BrokenModelError(f"cannot load: {type(exc).__name__}: {exc}") from exc
     check_signature(found.name, signature)
     servable = Servable(found.name, str(found.version), metadata, module, signature)
+    servable.token_cap = token_cap(found.name, metadata)
     try:
         servable.max_k = largest_k(servable, top_k)
         predictions = servable.predict(WARMUP_TEXTS, servable.max_k)
@@ -85,6 +91,15 @@ def load_servable(found: VersionDir, top_k: int) -> Servable:
         raise BrokenModelError(f"warm-up call failed: {type(exc).__name__}: {exc}") from exc
     check_predictions(found.name, predictions, len(WARMUP_TEXTS), servable.max_k)
     return servable
+
+
+def token_cap(name: str, metadata: dict[str, Any]) -> int:
+    """How many tokens of a text the model reads, from the config in its metadata."""
+    config = metadata.get("config")
+    values = [config.get(key) for key in CAP_KEYS[name]] if isinstance(config, dict) else []
+    if values and all(isinstance(v, int) and v > 0 for v in values):
+        return sum(values)
+    return DEFAULT_TOKEN_CAP[name]
 
 
 def largest_k(servable: Servable, limit: int) -> int:
