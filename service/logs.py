@@ -10,6 +10,7 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 # LogRecord attributes that are not user-supplied `extra=` fields.
 _RECORD_KEYS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_RECORD_KEYS.add("color_message")  # uvicorn's copy of the message with terminal colours
 
 
 class JsonFormatter(logging.Formatter):

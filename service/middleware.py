@@ -95,7 +95,13 @@ class RequestContextMiddleware:
             scope["method"],
             scope["path"],
             status,
-            extra={"status": status, "duration_ms": round(seconds * 1000, 2), "route": route},
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            },
         )
 
 
