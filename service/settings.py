@@ -60,7 +60,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def size_body_limit(self) -> "Settings":
-        """Default the body limit to a full batch of maximal texts, 4 UTF-8 bytes a character."""
+        """Default the body limit to a full batch of maximal texts, 4 UTF-8 bytes a character;
+        the queue must hold at least one full batch."""
+        if self.queue_max_texts < self.max_batch_texts:
+            raise ValueError("QUEUE_MAX_TEXTS must be at least MAX_BATCH_TEXTS")
         if self.max_body_bytes == 0:
             self.max_body_bytes = self.max_batch_texts * (self.max_text_chars * 4 + 16) + 65_536
         return self

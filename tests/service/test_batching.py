@@ -98,7 +98,7 @@ def test_predict_next_word_mixed_top_k_share_a_call(serve: Callable, gate: Any) 
 
 def test_predict_sentiment_queue_full(serve: Callable, gate: Any) -> None:
     out: list = []
-    with serve(queue_max_texts=2) as client:
+    with serve(queue_max_texts=2, max_batch_texts=2) as client:
         gate.hold(client.app.state.registry.get("sentiment").servable)
         threads = [post_in_thread(client, "/sentiment", {"text": "held"}, out)]
         assert gate.entered.wait(10)

@@ -36,3 +36,9 @@ def test_read_settings_invalid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORT", "eighty")
     with pytest.raises(ValueError, match="port"):
         Settings()
+
+
+def test_read_settings_queue_smaller_than_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUEUE_MAX_TEXTS", "10")
+    with pytest.raises(ValueError, match="QUEUE_MAX_TEXTS"):
+        Settings()
