@@ -1,0 +1,1 @@
+"""Benchmarks: the service against simpler ways of serving its models (`python -m benchmarks`)."""
