@@ -65,13 +65,17 @@ class Registry:
         self._poller = asyncio.create_task(self._poll())
 
     async def close(self) -> None:
-        """Stop polling, finish queued work and release every version."""
+        """Stop polling, finish queued work (for at most the grace period), release everything."""
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
         served, self._served = list(self._served.values()), {}
-        await asyncio.gather(*(batcher.close() for batcher in served), *self._draining)
+        closing = asyncio.gather(*(batcher.close() for batcher in served), *self._draining)
+        try:
+            await asyncio.wait_for(closing, self._settings.graceful_shutdown_seconds)
+        except TimeoutError:
+            log.error("queued work unfinished after %g s", self._settings.graceful_shutdown_seconds)
 
     async def refresh(self) -> None:
         """Serve the newest loadable version of each model, if newer than the served one."""
