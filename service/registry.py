@@ -17,7 +17,7 @@ from service.errors import ServiceUnavailableError
 from service.metrics import Metrics
 from service.servable import BrokenModelError, load_servable
 from service.settings import Settings
-from service.store import MODEL_NAMES, VersionDir, complete_versions
+from service.store import MODEL_NAMES, VersionDir, complete_versions, files_stamp
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class Registry:
         self._settings = settings
         self._metrics = metrics
         self._served: dict[str, Batcher] = {}
-        self._failed: set[tuple[str, int, tuple[int, int]]] = set()
+        self._failed: set[tuple[str, int, int]] = set()
         self._draining: set[asyncio.Task[None]] = set()
         self._refresh_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
@@ -97,7 +97,7 @@ class Registry:
                 log.exception("model store check failed")
 
     async def _try_load(self, found: VersionDir) -> bool:
-        key = (found.name, found.version, found.stamp)
+        key = (found.name, found.version, await asyncio.to_thread(files_stamp, found.path))
         if key in self._failed:
             return False
         try:

@@ -15,7 +15,6 @@ class VersionDir:
     name: str
     version: int
     path: Path
-    stamp: tuple[int, int]  # mtimes of both files: a rewritten version is tried again
 
 
 def complete_versions(model_dir: Path, name: str) -> list[VersionDir]:
@@ -28,15 +27,22 @@ def complete_versions(model_dir: Path, name: str) -> list[VersionDir]:
     for path in entries:
         if not (path.name.isascii() and path.name.isdigit()):
             continue  # hidden `.tmp-*` exports and anything else that is not a version
+        if (path / "saved_model.pb").is_file() and (path / "metadata.json").is_file():
+            found.append(VersionDir(name, int(path.name), path))
+    return sorted(found, key=lambda v: v.version, reverse=True)
+
+
+def files_stamp(path: Path) -> int:
+    """A digest of every file under `path` (name, size, mtime): it changes when a copy that
+    was still in progress completes, so a version that failed to load is tried again."""
+    entries = []
+    for file in sorted(path.rglob("*")):
         try:
-            stamp = (
-                (path / "saved_model.pb").stat().st_mtime_ns,
-                (path / "metadata.json").stat().st_mtime_ns,
-            )
+            info = file.stat()
         except OSError:
             continue
-        found.append(VersionDir(name, int(path.name), path, stamp))
-    return sorted(found, key=lambda v: v.version, reverse=True)
+        entries.append((str(file.relative_to(path)), info.st_size, info.st_mtime_ns))
+    return hash(tuple(entries))
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

@@ -130,3 +130,19 @@ def test_skip_incomplete_version(serve: Callable, store: Path, eventually: Calla
         response = client.get("/ready")
     assert response.status_code == 200
     assert response.json()["models"] == {"sentiment": "1", "next_word": "1"}
+
+
+def test_reload_version_once_its_copy_completes(
+    serve: Callable, store: Path, eventually: Callable
+) -> None:
+    failed = 'model_loads_total{model="sentiment",outcome="failed"} 1.0'
+    with serve(store) as client:
+        for name in ("sentiment", "next_word"):  # a copy caught half-way: no variables yet
+            target = store / name / "2"
+            target.mkdir()
+            for file in ("saved_model.pb", "metadata.json"):
+                shutil.copy2(store / name / "1" / file, target / file)
+        eventually(lambda: failed in client.get("/metrics").text)
+        for name in ("sentiment", "next_word"):
+            shutil.copytree(store / name / "1", store / name / "2", dirs_exist_ok=True)
+        eventually(lambda: served_versions(client) == {"sentiment": "2", "next_word": "2"})

@@ -11,7 +11,7 @@ from service.store import VersionDir, complete_versions
 
 def version_dir(model_dir: Path, name: str, as_name: str | None = None) -> VersionDir:
     found = complete_versions(model_dir, name)[0]
-    return VersionDir(as_name or name, found.version, found.path, found.stamp)
+    return VersionDir(as_name or name, found.version, found.path)
 
 
 def test_load_sentiment(model_dir: Path) -> None:
