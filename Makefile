@@ -14,7 +14,7 @@ DATA_FLAG := $(if $(DATA),--data $(DATA))
 $(VENV)/.installed: requirements/serve.txt requirements/train.txt requirements/dev.txt requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==25.3
-	$(PY) -m pip install --quiet --no-cache-dir -r requirements/dev.txt -c requirements/constraints.txt
+	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
 	touch $@
 
 setup: $(VENV)/.installed  ## create .venv with every pinned dependency
