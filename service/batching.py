@@ -203,7 +203,7 @@ class Batcher:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            return await loop.run_in_executor(self._executor, self.servable.predict, texts, k)
+            return [*await loop.run_in_executor(self._executor, self.servable.predict, texts, k)]
         except Exception:
             if len(texts) > 1:
                 log.warning("model call of %d texts failed; retrying one by one", len(texts))

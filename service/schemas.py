@@ -41,7 +41,7 @@ class SentimentRequest(BaseModel):
         json_schema_extra={"examples": [{"text": "a great movie"}, {"texts": ["fun", "dull"]}]},
     )
 
-    text: Text | None = Field(None, description="One text.")
+    text: Text | None = Field(default=None, description="One text.")
     texts: list[Text] | None = Field(
         None, min_length=1, description="A batch of texts, answered in order."
     )
@@ -62,7 +62,7 @@ class NextWordRequest(BaseModel):
     )
 
     text: Text = Field(description="The text to continue.")
-    top_k: StrictInt = Field(5, ge=1, description="How many words to return.")
+    top_k: StrictInt = Field(default=5, ge=1, description="How many words to return.")
 
 
 def check_limits(settings: Settings, request: SentimentRequest | NextWordRequest) -> None:

@@ -96,10 +96,10 @@ def load_servable(found: VersionDir, top_k: int) -> Servable:
 def token_cap(name: str, metadata: dict[str, Any]) -> int:
     """How many tokens of a text the model reads, from the config in its metadata."""
     config = metadata.get("config")
-    values = [config.get(key) for key in CAP_KEYS[name]] if isinstance(config, dict) else []
-    if values and all(isinstance(v, int) and v > 0 for v in values):
-        return sum(values)
-    return DEFAULT_TOKEN_CAP[name]
+    config = config if isinstance(config, dict) else {}
+    values = [config.get(key) for key in CAP_KEYS[name]]
+    counts = [v for v in values if isinstance(v, int) and v > 0]
+    return sum(counts) if len(counts) == len(values) else DEFAULT_TOKEN_CAP[name]
 
 
 def largest_k(servable: Servable, limit: int) -> int:
@@ -115,6 +115,7 @@ def largest_k(servable: Servable, limit: int) -> int:
         except tf.errors.InvalidArgumentError:
             bad = k
         else:
+            assert isinstance(pairs, list)
             if len(pairs) < k:  # the graph caps k at its vocabulary itself
                 good = bad = len(pairs)
                 break

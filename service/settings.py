@@ -15,33 +15,37 @@ class Settings(BaseSettings):
     # Where and how to serve.
     model_dir: Path = Path("model")  # the model store: <model_dir>/<name>/<version>/
     host: str = "0.0.0.0"
-    port: int = Field(8000, ge=0, le=65535)
+    port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     cors_origins: Annotated[list[str], NoDecode] = []  # comma-separated; empty: CORS off
 
-    # Input limits (422 beyond them; 413 for a body over max_body_bytes).
-    max_text_chars: int = Field(20_000, ge=1)
-    max_batch_texts: int = Field(64, ge=1)
-    max_top_k: int = Field(50, ge=1)
-    max_body_bytes: int = Field(0, ge=0)  # 0: room for a full batch of 4-byte characters
+    # Input limits (422 beyond them; 413 for a body over max_body_bytes, where 0 means room for
+    # a full batch of maximal texts of 4-byte characters).
+    max_text_chars: int = Field(default=20_000, ge=1)
+    max_batch_texts: int = Field(default=64, ge=1)
+    max_top_k: int = Field(default=50, ge=1)
+    max_body_bytes: int = Field(default=0, ge=0)
 
     # Model store polling: a new complete version replaces the served one.
-    model_poll_seconds: float = Field(5.0, gt=0)
+    model_poll_seconds: float = Field(default=5.0, gt=0)
 
-    # Micro-batching: requests queued while the model is busy share one model call.
-    batch_max_texts: int = Field(64, ge=1)  # texts per model call
-    batch_max_wait_ms: float = Field(0.0, ge=0)  # extra wait to fill a call; 0: go when idle
-    batch_length_ratio: float = Field(2.0, ge=1)  # longest/shortest word count within a call
-    batch_length_slack: int = Field(16, ge=0)  # words of padding always tolerated in a call
-    queue_max_texts: int = Field(1024, ge=1)  # texts waiting per model; beyond: 503
-    request_timeout_seconds: float = Field(30.0, gt=0)  # queue wait plus model time; then 503
+    # Micro-batching: requests queued while the model is busy share one model call of at most
+    # batch_max_texts texts, the longest at most ratio x the shortest + slack words; the worker
+    # waits batch_max_wait_ms for company (0: it goes as soon as the model is free); beyond
+    # queue_max_texts waiting texts, or request_timeout_seconds in all, a request gets 503.
+    batch_max_texts: int = Field(default=64, ge=1)
+    batch_max_wait_ms: float = Field(default=0.0, ge=0)
+    batch_length_ratio: float = Field(default=2.0, ge=1)
+    batch_length_slack: int = Field(default=16, ge=0)
+    queue_max_texts: int = Field(default=1024, ge=1)
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # TensorFlow CPU threads: one model call at a time per model, each op on both cores.
-    tf_intra_op_threads: int = Field(2, ge=0)
-    tf_inter_op_threads: int = Field(1, ge=0)
+    tf_intra_op_threads: int = Field(default=2, ge=0)
+    tf_inter_op_threads: int = Field(default=1, ge=0)
 
     # Seconds that in-flight requests get to finish after SIGTERM.
-    graceful_shutdown_seconds: float = Field(20.0, ge=0)
+    graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from service.servable import BrokenModelError, load_servable
+from service.servable import BrokenModelError, load_servable, token_cap
 from service.store import VersionDir, complete_versions
 
 
@@ -49,3 +49,11 @@ def test_load_bad_metadata(model_dir: Path, tmp_path: Path) -> None:
     (path / "metadata.json").write_text("[1, 2]")
     with pytest.raises(BrokenModelError, match="JSON object"):
         load_servable(complete_versions(tmp_path, "sentiment")[0], top_k=5)
+
+
+def test_read_token_cap() -> None:
+    quick = {"config": {"review_head_tokens": 64, "review_tail_tokens": 128}}
+    assert token_cap("sentiment", quick) == 192
+    assert token_cap("sentiment", {"config": {"review_head_tokens": 64}}) == 400
+    assert token_cap("next_word", {"config": {"next_word_context": 16}}) == 16
+    assert token_cap("next_word", {"config": "not a mapping"}) == 64
