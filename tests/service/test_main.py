@@ -91,6 +91,14 @@ def post_head(length: int | None, path: str = "/sentiment") -> bytes:
     ).encode()
 
 
+def wait_in_flight(server: Server, count: int) -> None:
+    """Wait until the server reports `count` requests in flight."""
+    deadline = time.monotonic() + 10
+    while f"http_requests_in_flight {float(count)}" not in httpx.get(f"{server.url}/metrics").text:
+        assert time.monotonic() < deadline, "the request never reached the app"
+        time.sleep(0.05)
+
+
 def test_predict_sentiment_over_http(server: Server) -> None:
     response = httpx.post(
         f"{server.url}/sentiment", json={"text": "a great movie"}, headers={"X-Request-ID": "t-1"}
@@ -133,8 +141,8 @@ def test_serve_json_logs(server: Server) -> None:
 def test_serve_sigterm_finishes_in_flight_requests(server: Server) -> None:
     body = json.dumps({"texts": ["a great movie", "dull"] * 32}).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(post_head(len(body)) + body[:100])  # the request is now in flight
-        time.sleep(0.3)
+        sock.sendall(post_head(len(body)) + body[:100])
+        wait_in_flight(server, 2)  # this request, and the /metrics request asking
         server.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         with pytest.raises(OSError):
