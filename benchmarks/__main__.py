@@ -88,6 +88,9 @@ def load(server: Server, scenario: Scenario, args: argparse.Namespace, work: Pat
     cpu = probes.CpuWindow(*((a - b) / elapsed for a, b in zip(after, before, strict=True)))
     figures = result.as_dict()
     figures["cpu_cores"] = {"server": cpu.server, "wrk": cpu.loadgen, "others": cpu.others}
+    # The server's CPU time per answered request: what the machine's other work disturbs least.
+    if result.requests_per_second:
+        figures["cpu_ms_per_request"] = cpu.server * 1000 / result.requests_per_second
     if metrics_before and scenario.model:
         figures["batching"] = batching_figures(metrics_before, server.metrics(), scenario.model)
     return figures

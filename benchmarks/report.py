@@ -7,7 +7,7 @@ GB = 1024  # MiB
 
 def ratio(pair: dict, key: str = "requests_per_second") -> float | None:
     """service / baseline of a figure of one scenario, if both ran."""
-    if "service" not in pair or "baseline" not in pair or not pair["baseline"][key]:
+    if "service" not in pair or "baseline" not in pair or not pair["baseline"].get(key):
         return None
     return pair["service"][key] / pair["baseline"][key]
 
@@ -47,17 +47,26 @@ def run_rows(title: str, pair: dict) -> list[str]:
     rows = []
     for server, r in pair.items():
         calls = (r.get("batching") or {}).get("texts_per_call")
+        cpu_ms, cores = r.get("cpu_ms_per_request"), r["cpu_cores"]
         rows.append(
             f"| {title if server == 'service' else ''} | {server} "
             f"| {r['requests_per_second']:.0f} | {r['latency_ms']['50']:.1f} "
-            f"| {r['latency_ms']['99']:.1f} | {r['errors']} | {r['cpu_cores']['server']:.2f} "
-            f"| {r['cpu_cores']['others']:.2f} | {'-' if calls is None else f'{calls:.1f}'} |"
+            f"| {r['latency_ms']['99']:.1f} | {r['errors']} | {number(cpu_ms, 2)} "
+            f"| {cores['server']:.2f} | {cores['others']:.2f} | {number(calls, 1)} |"
         )
     if (gain := ratio(pair)) is not None:
         s, b = pair["service"]["latency_ms"], pair["baseline"]["latency_ms"]
         p50, p99 = s["50"] / b["50"], s["99"] / b["99"]
-        rows.append(f"| | service/baseline | **{gain:.2f}x** | {p50:.2f}x | {p99:.2f}x | | | | |")
+        cost = ratio(pair, "cpu_ms_per_request")
+        rows.append(
+            f"| | service/baseline | **{gain:.2f}x** | {p50:.2f}x | {p99:.2f}x | "
+            f"| {number(cost, 2)}x | | | |"
+        )
     return rows
+
+
+def number(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def measured(target: dict) -> str:
@@ -76,9 +85,9 @@ def format_report(report: dict) -> str:
         f"{report['duration_seconds']:g} s per run after {report['warmup_seconds']:g} s of "
         f"warm-up" + (f"; service settings {env}" if env else ""),
         "",
-        "| scenario | server | req/s | p50 ms | p99 ms | errors | server cores | other cores "
-        "| texts/call |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | server | req/s | p50 ms | p99 ms | errors | CPU ms/req | server cores "
+        "| other cores | texts/call |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, pair in report["runs"].items():
         lines += run_rows(titles.get(name, name), pair)
@@ -105,12 +114,16 @@ def format_report(report: dict) -> str:
         lines += ["", f"service start-up, seconds after spawn: {marks}"]
     runs = report["runs"]
     if "health-64" in runs and "short-64" in runs:
-        ceiling = runs["health-64"]["service"]["requests_per_second"]
-        baseline = runs["short-64"]["baseline"]["requests_per_second"]
-        lines.append(
-            f"HTTP ceiling: the service answers GET /health at {ceiling:.0f} req/s, "
-            f"{ceiling / baseline:.1f}x the baseline's short-text req/s at 64 conns"
-        )
+        health = runs["health-64"]["service"].get("cpu_ms_per_request")
+        short = runs["short-64"]["baseline"].get("cpu_ms_per_request")
+        if health and short:
+            rate = runs["health-64"]["service"]["requests_per_second"]
+            lines += [""]
+            lines.append(
+                f"HTTP ceiling: GET /health costs the service {health:.2f} ms of CPU a request "
+                f"({rate:.0f} req/s); the baseline's short text at 64 conns costs {short:.2f} ms: "
+                f"at equal CPU the service can answer at most {short / health:.1f}x as many"
+            )
     lines += ["", "| target | measured | goal | met |", "| --- | ---: | --- | --- |"]
     for t in report["targets"]:
         met = "yes" if t["met"] else "NO"

@@ -109,6 +109,7 @@ def fake_run(rps: float, p50: float, p99: float) -> dict:
         "latency_ms": {"50": p50, "99": p99},
         "errors": 0,
         "cpu_cores": {"server": 1.0, "wrk": 0.2, "others": 0.1},
+        "cpu_ms_per_request": 1000 / rps,
     }
 
 
@@ -147,8 +148,9 @@ def test_report_checks_targets_and_prints_tables() -> None:
         "time to ready": True,
     }
     text = format_report(report)
-    assert "| | service/baseline | **12.50x** | 0.08x | 0.13x | | | | |" in text
-    assert "HTTP ceiling: the service answers GET /health at 3000 req/s, 7.5x" in text
+    assert "| | service/baseline | **12.50x** | 0.08x | 0.13x | | 0.08x | | | |" in text
+    assert "GET /health costs the service 0.33 ms of CPU a request (3000 req/s)" in text
+    assert "at equal CPU the service can answer at most 7.5x as many" in text
 
 
 def test_baseline_answers_one_request(model_dir: Path) -> None:
