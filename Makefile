@@ -9,7 +9,7 @@ PRESET ?= full
 DATA ?= $(firstword $(wildcard ../shared/datasets/aclImdb*.tar.gz ../datasets/aclImdb*.tar.gz))
 DATA_FLAG := $(if $(DATA),--data $(DATA))
 
-.PHONY: setup test lint format train train-quick serve run benchmark clean
+.PHONY: setup test docker-test lint format train train-quick serve run benchmark clean
 
 $(VENV)/.installed: requirements/serve.txt requirements/train.txt requirements/dev.txt requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ setup: $(VENV)/.installed  ## create .venv with every pinned dependency
 
 test: setup  ## run the test suite (trains tiny models on generated data)
 	$(PY) -m pytest
+
+docker-test: setup  ## build, train and serve in Docker for real (needs a Docker engine)
+	RUN_DOCKER_TESTS=1 $(PY) -m pytest tests/docker -v
 
 lint: setup  ## ruff lint and format check
 	$(PY) -m ruff check .

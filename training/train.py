@@ -28,7 +28,8 @@ from training.text import ensure_nonempty, keep_head_and_tail
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training once `minutes` have passed, so a preset keeps its time promise on any CPU."""
+    """Stops training once `minutes` have passed: a safety net for a preset's time promise on a
+    slower or busier machine (the step counts are the plan, so runs stay reproducible)."""
 
     def __init__(self, minutes: float):
         super().__init__()
