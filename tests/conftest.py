@@ -34,8 +34,11 @@ def write_imdb_archive(path: Path, reviews_per_class: int = 240, unlabelled: int
     """A .tar.gz with the aclImdb layout; every 4 reviews in a row share one movie."""
     rng = random.Random(0)
     files: dict[str, str] = {}
-    for kind, label, count in (("pos", 1, reviews_per_class), ("neg", 0, reviews_per_class),
-                               ("unsup", None, unlabelled)):
+    for kind, label, count in (
+        ("pos", 1, reviews_per_class),
+        ("neg", 0, reviews_per_class),
+        ("unsup", None, unlabelled),
+    ):
         urls = []
         for index in range(count):
             rating = 0 if label is None else (8 if label else 2)
