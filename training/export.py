@@ -51,6 +51,7 @@ def sentiment_module(
         archive.track(classifier)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    @tf.autograph.experimental.do_not_convert  # plain graph code: nothing for AutoGraph to do
     def serve(texts: tf.Tensor) -> dict[str, tf.Tensor]:
         ids = review_tokens(vectorizer(texts), config)
         logits = [
@@ -80,6 +81,7 @@ def next_word_module(
             tf.TensorSpec([], tf.int32, name="k"),
         ]
     )
+    @tf.autograph.experimental.do_not_convert
     def serve(texts: tf.Tensor, k: tf.Tensor) -> dict[str, tf.Tensor]:
         ids = ensure_nonempty(keep_last(vectorizer(texts), config.next_word_context))
         hidden = language_model(ids.to_tensor(), training=False)  # (batch, time, embedding)
