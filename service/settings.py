@@ -28,6 +28,7 @@ class Settings(BaseSettings):
 
     # Model store polling: a new complete version replaces the served one.
     model_poll_seconds: float = Field(default=5.0, gt=0)
+    train_hint: str = ""  # the training command an empty store's log line suggests
 
     # Micro-batching: requests queued while the model is busy share one model call of at most
     # batch_max_texts texts, the longest at most ratio x the shortest + slack words; the worker
