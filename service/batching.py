@@ -84,6 +84,14 @@ class Batcher:
             max_workers=1, thread_name_prefix=f"{servable.name}-{servable.version}"
         )
         self._worker: asyncio.Task[None] | None = None
+        # This model's series, looked up once: `.labels()` costs a lock and a hash per call.
+        name = servable.name
+        self._queue_depth = metrics.queue_depth.labels(name)
+        self._queue_wait = metrics.queue_wait.labels(name)
+        self._batch_requests = metrics.batch_requests.labels(name)
+        self._batch_size = metrics.batch_size.labels(name)
+        self._padding = metrics.padding.labels(name)
+        self._model_call = metrics.model_call.labels(name)
 
     def start(self) -> None:
         """Start the worker task on the running loop."""
@@ -126,7 +134,7 @@ class Batcher:
 
     def _count_queued(self, change: int) -> None:
         self._queued_texts += change
-        self._metrics.queue_depth.labels(self.servable.name).set(self._queued_texts)
+        self._queue_depth.set(self._queued_texts)
 
     async def _run(self) -> None:
         try:
@@ -179,11 +187,11 @@ class Batcher:
                     job.future.set_exception(ModelCallError(f"{self.servable.name} batch failed"))
 
     async def _serve(self, jobs: list[Job]) -> None:
-        name, settings = self.servable.name, self._settings
+        settings = self._settings
         started = time.perf_counter()
         for job in jobs:
-            self._metrics.queue_wait.labels(name).observe(started - job.enqueued)
-        self._metrics.batch_requests.labels(name).observe(len(jobs))
+            self._queue_wait.observe(started - job.enqueued)
+        self._batch_requests.observe(len(jobs))
         slots = [(job, i) for job in jobs for i in range(len(job.texts))]
         # Whitespace word count stands in for the token count the graph pads to.
         cap = self.servable.token_cap
@@ -191,8 +199,8 @@ class Batcher:
         k = max(job.k for job in jobs)
         ratio, slack = settings.batch_length_ratio, settings.batch_length_slack
         for call in plan_calls(lengths, settings.batch_max_texts, ratio, slack):
-            self._metrics.batch_size.labels(name).observe(len(call))
-            self._metrics.padding.labels(name).observe(padding_share([lengths[s] for s in call]))
+            self._batch_size.observe(len(call))
+            self._padding.observe(padding_share([lengths[s] for s in call]))
             predictions = await self._call([slots[s][0].texts[slots[s][1]] for s in call], k)
             for s, prediction in zip(call, predictions, strict=True):
                 job, index = slots[s]
@@ -211,6 +219,4 @@ class Batcher:
             log.exception("%s model call failed", self.servable.name)
             return [ModelCallError(f"{self.servable.name} model call failed")]
         finally:
-            self._metrics.model_call.labels(self.servable.name).observe(
-                time.perf_counter() - started
-            )
+            self._model_call.observe(time.perf_counter() - started)

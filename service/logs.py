@@ -6,6 +6,8 @@ import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+import orjson
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 # LogRecord attributes that are not user-supplied `extra=` fields.
@@ -29,7 +31,10 @@ class JsonFormatter(logging.Formatter):
         entry |= {k: v for k, v in vars(record).items() if k not in _RECORD_KEYS}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate, which orjson refuses
+            return json.dumps(entry, default=str)
 
 
 def configure_logging(level: str) -> None:

@@ -2,8 +2,9 @@
 
 import logging
 import re
+import secrets
 import time
-import uuid
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,6 +51,8 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # Labelled series, looked up once each: `.labels()` costs a lock and a hash per call.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +60,7 @@ class RequestContextMiddleware:
             return
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given if REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
         token = request_id_var.set(request_id)
         status = 500
         responded = False
@@ -88,8 +91,14 @@ class RequestContextMiddleware:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_label(scope)
-        self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-        self.metrics.latency.labels(scope["method"], route).observe(seconds)
+        key = (scope["method"], route, status)
+        if (series := self._series.get(key)) is None:
+            series = self._series[key] = (
+                self.metrics.requests.labels(key[0], route, str(status)),
+                self.metrics.latency.labels(key[0], route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
         log.info(
             "%s %s %d",
             scope["method"],
