@@ -312,3 +312,25 @@ def subsample(corpus: Corpus, max_labelled: int, max_unlabelled: int, seed: int)
         corpus.test_texts,
         corpus.test_labels,
     )
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>")
+
+
+def last_sentences(
+    texts: list[str], labels: np.ndarray, min_words: int = 5, max_words: int = 30
+) -> tuple[list[str], np.ndarray]:
+    """Each review's last sentence of `min_words` to `max_words` words, labelled like its review.
+
+    Short single sentences are a second kind of input users send; this is a noisy stand-in for
+    them (a review's verdict is often at its end, but some sentences disagree with their review),
+    so it compares models with each other rather than measuring any one of them.
+    """
+    sentences, kept = [], []
+    for text, label in zip(texts, labels, strict=True):
+        for sentence in reversed(_SENTENCE_END.split(text)):
+            if min_words <= len(sentence.split()) <= max_words:
+                sentences.append(sentence.strip())
+                kept.append(label)
+                break
+    return sentences, np.asarray(kept, dtype=np.asarray(labels).dtype)

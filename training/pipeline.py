@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from training import report
 from training.config import TrainConfig
-from training.data import Corpus, Split, load_corpus, split_by_movie, subsample
+from training.data import Corpus, Split, last_sentences, load_corpus, split_by_movie, subsample
 from training.export import (
     next_version,
     next_word_module,
@@ -92,6 +92,14 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     temperature = fit_temperature(val_logits, split.val_labels)
     probabilities = _sigmoid(val_logits / temperature)
     metrics |= _sentiment_metrics(probabilities, split.val_labels, temperature)
+    short_texts, short_labels = last_sentences(split.val_texts, split.val_labels)
+    eval_sets = {"accuracy": (split.val_texts, split.val_labels)}
+    if short_texts:
+        short_ids = review_tokens(_ragged(encode(vectorizer, short_texts)), config)
+        short_probabilities = _sigmoid(_ensemble_logits(classifiers, short_ids) / temperature)
+        metrics["sentiment_short_accuracy"] = _accuracy(short_probabilities, short_labels)
+        metrics["sentiment_short_texts"] = len(short_labels)
+        eval_sets["short_accuracy"] = (short_texts, short_labels)
     if corpus.test_texts:
         test_ids = review_tokens(_ragged(encode(vectorizer, corpus.test_texts)), config)
         test_probabilities = _sigmoid(_ensemble_logits(classifiers, test_ids) / temperature)
@@ -99,7 +107,11 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     print(f"sentiment: {_format(metrics)} ({_seconds(started)})")
 
     # 5. Baselines on the very same split, so the comparison is like for like.
-    baselines = _baselines(config, split, lm_train, lm_val, vocab_size) if config.baselines else {}
+    baselines = (
+        _baselines(config, split, eval_sets, lm_train, lm_val, vocab_size)
+        if config.baselines
+        else {}
+    )
 
     # 6. Two new versions, each staged aside and renamed into place only when complete.
     version = next_version(model_dir)
@@ -180,6 +192,7 @@ def _sentiment_metrics(
 def _baselines(
     config: TrainConfig,
     split: Split,
+    eval_sets: dict[str, tuple[list[str], np.ndarray]],
     lm_train: list[np.ndarray],
     lm_val: list[np.ndarray],
     vocab_size: int,
@@ -187,9 +200,7 @@ def _baselines(
     from training.baselines import kneser_ney_trigram, sentiment_baselines
 
     started = time.monotonic()
-    found = sentiment_baselines(
-        split.train_texts, split.train_labels, split.val_texts, split.val_labels, config.seed
-    )
+    found = sentiment_baselines(split.train_texts, split.train_labels, eval_sets, config.seed)
     found |= kneser_ney_trigram(lm_train, lm_val, vocab_size)
     print(f"baselines: {_format(found)} ({time.monotonic() - started:.0f}s)")
     return found

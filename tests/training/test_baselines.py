@@ -53,16 +53,30 @@ def test_strip_line_breaks_in_preprocess() -> None:
 
 
 def test_score_tfidf_logistic_regression_on_separable_reviews(reviews) -> None:
-    assert tfidf_logistic_regression(*reviews) > 0.8
+    train_texts, train_labels, val_texts, val_labels = reviews
+    predict = tfidf_logistic_regression(train_texts, train_labels)
+    assert np.mean(predict(val_texts) == val_labels) > 0.8
 
 
 def test_score_nb_logistic_regression_on_separable_reviews(reviews) -> None:
-    assert nb_logistic_regression(*reviews) > 0.8
+    train_texts, train_labels, val_texts, val_labels = reviews
+    predict = nb_logistic_regression(train_texts, train_labels)
+    assert np.mean(predict(val_texts) == val_labels) > 0.8
 
 
-def test_return_sentiment_baselines_keys(reviews) -> None:
-    results = sentiment_baselines(*reviews, seed=3)
-    assert set(results) == {"tfidf_lr_accuracy", "nb_lr_accuracy"}
+def test_return_sentiment_baselines_for_each_set(reviews) -> None:
+    train_texts, train_labels, val_texts, val_labels = reviews
+    eval_sets = {
+        "accuracy": (val_texts, val_labels),
+        "short_accuracy": (val_texts[:50], val_labels[:50]),
+    }
+    results = sentiment_baselines(train_texts, train_labels, eval_sets, seed=3)
+    assert set(results) == {
+        "tfidf_lr_accuracy",
+        "tfidf_lr_short_accuracy",
+        "nb_lr_accuracy",
+        "nb_lr_short_accuracy",
+    }
     assert all(0.8 < value <= 1.0 for value in results.values())
 
 

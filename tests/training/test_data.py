@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from training.__main__ import main
-from training.data import load_corpus, split_by_movie
+from training.data import last_sentences, load_corpus, split_by_movie
 
 
 def read(path: Path):
@@ -140,3 +140,18 @@ def test_download_rejects_a_corrupt_archive(imdb_archive: Path, tmp_path: Path, 
     with pytest.raises(data.DataError, match="does not match its sha256"):
         load_corpus(None, tmp_path / "cache")
     assert not list((tmp_path / "cache").iterdir())
+
+
+def test_last_sentences_keep_each_reviews_last_short_sentence() -> None:
+    texts = [
+        "It starts well. Then it drags on and on for far too long.<br /><br />Skip it!",
+        "Too short. No.",
+        "One two three four five six. " + "word " * 40,
+    ]
+    sentences, labels = last_sentences(texts, np.array([0, 1, 1]))
+
+    assert sentences == [
+        "Then it drags on and on for far too long.",
+        "One two three four five six.",
+    ]
+    assert labels.tolist() == [0, 1]

@@ -123,3 +123,19 @@ def test_failed_run_leaves_the_store_untouched(model_dir: Path, tmp_path: Path) 
 
     assert code == 1
     assert sorted(str(p.relative_to(store)) for p in store.rglob("*")) == before
+
+
+def test_backward_model_reads_both_directions(imdb_archive: Path, tmp_path: Path) -> None:
+    store = tmp_path / "model"
+    settings = ["backward_model=true", "lm_steps=10", "clf_epochs=1"]
+    args = ["--data", str(imdb_archive), "--model-dir", str(store), "--preset", "tiny"]
+
+    assert main([*args, *(f"--set={s}" for s in settings)]) == 0
+
+    metadata = json.loads((store / "sentiment" / "1" / "metadata.json").read_text())
+    assert metadata["config"]["backward_model"] is True
+    sentiment = tf.saved_model.load(str(store / "sentiment" / "1")).signatures["serving_default"]
+    batch = sentiment(texts=tf.constant(TEXTS))["positive_probability"].numpy()
+    singles = [sentiment(texts=tf.constant([t]))["positive_probability"].numpy()[0] for t in TEXTS]
+    np.testing.assert_allclose(batch, singles, atol=1e-5)
+    assert sorted(p.name for p in store.glob("logs/*/*")) == ["backward", "forward"]

@@ -93,6 +93,7 @@ def test_write_confusion_matrix_png(tmp_path: Path) -> None:
 def test_write_report_tables(tmp_path: Path) -> None:
     metrics = {
         "sentiment_accuracy": 0.896,
+        "sentiment_short_accuracy": 0.8,
         "sentiment_ece": 0.0123,
         "sentiment_val_reviews": 2500,
         "next_word_top1": 0.2345,
@@ -102,6 +103,7 @@ def test_write_report_tables(tmp_path: Path) -> None:
     baselines = {
         "tfidf_lr_accuracy": 0.9084,
         "nb_lr_accuracy": 0.9176,
+        "nb_lr_short_accuracy": 0.7,
         "kn_trigram_top1": 0.2,
         "kn_trigram_top5": 0.4165,
         "kn_trigram_perplexity": 126.94,
@@ -109,8 +111,9 @@ def test_write_report_tables(tmp_path: Path) -> None:
     }
     write_report(tmp_path / "report.md", metrics, baselines, figures=["reliability.png"])
     text = (tmp_path / "report.md").read_text()
-    assert "| LSTM classifier (ours) | 89.60% |" in text
-    assert "| NB-LR uni-to-trigrams (Wang & Manning 2012) | 91.76% |" in text
+    assert "| LSTM classifier (ours) | 89.60% | 80.00% |" in text
+    assert "| NB-LR uni-to-trigrams (Wang & Manning 2012) | 91.76% | 70.00% |" in text
+    assert "| TF-IDF uni+bigrams + logistic regression | 90.84% | – |" in text
     assert "| LSTM language model (ours) | 23.45% | 43.21% | 98.8 |" in text
     assert "| Kneser-Ney trigram (200,000 positions) | 20.00% | 41.65% | 126.9 |" in text
     assert "| sentiment_val_reviews | 2,500 |" in text
@@ -120,6 +123,6 @@ def test_write_report_tables(tmp_path: Path) -> None:
 def test_write_report_without_baselines(tmp_path: Path) -> None:
     write_report(tmp_path / "report.md", {"sentiment_accuracy": 0.5}, {})
     text = (tmp_path / "report.md").read_text()
-    assert "| LSTM classifier (ours) | 50.00% |" in text
+    assert "| LSTM classifier (ours) | 50.00% | – |" in text
     assert "| LSTM language model (ours) | – | – | – |" in text
     assert "TF-IDF" not in text and "Kneser-Ney" not in text
