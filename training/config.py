@@ -34,7 +34,7 @@ class TrainConfig:
     lm_batch_size: int = 128  # as many tokens/s as 256 on two cores, and twice the updates
     lm_sampled_softmax: int = 1024  # negative samples per step; the full softmax is for evaluation
     lm_learning_rate: float = 2e-3
-    lm_steps: int = 2_400  # optimizer steps per direction (~15 minutes each on two cores)
+    lm_steps: int = 1_800  # optimizer steps per direction (about 15 minutes each on two cores)
     lm_steps_per_epoch: int = 300  # how often to validate and log
     lm_minutes: float = 18.0  # a safety net on a slow machine; the step count is the plan
     lm_eval_windows: int = 2_000  # held-out windows for perplexity and top-k accuracy
