@@ -96,6 +96,7 @@ PRESETS: dict[str, dict[str, object]] = {
         lstm_units=96,
         max_unlabelled=10_000,
         lm_batch_size=64,
+        lm_learning_rate=2.5e-3,
         lm_sampled_softmax=256,
         lm_steps=900,
         lm_steps_per_epoch=300,
