@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # TensorFlow CPU threads: each op on both cores, and two independent ops side by side (the
-    # sentiment model's two reading directions: 1.6x the review throughput of one at a time).
+    # sentiment model's two reading directions: 1.4x the review throughput of one at a time).
     tf_intra_op_threads: int = Field(default=2, ge=0)
     tf_inter_op_threads: int = Field(default=2, ge=0)
 

@@ -94,16 +94,17 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     metrics |= _sentiment_metrics(probabilities, split.val_labels, temperature)
     short_texts, short_labels = last_sentences(split.val_texts, split.val_labels)
     eval_sets = {"accuracy": (split.val_texts, split.val_labels)}
+
+    def accuracy_on(texts: list[str], labels: np.ndarray) -> float:
+        ids = review_tokens(_ragged(encode(vectorizer, texts)), config)
+        return _accuracy(_sigmoid(_ensemble_logits(classifiers, ids) / temperature), labels)
+
     if short_texts:
-        short_ids = review_tokens(_ragged(encode(vectorizer, short_texts)), config)
-        short_probabilities = _sigmoid(_ensemble_logits(classifiers, short_ids) / temperature)
-        metrics["sentiment_short_accuracy"] = _accuracy(short_probabilities, short_labels)
+        metrics["sentiment_short_accuracy"] = accuracy_on(short_texts, short_labels)
         metrics["sentiment_short_texts"] = len(short_labels)
         eval_sets["short_accuracy"] = (short_texts, short_labels)
     if corpus.test_texts:
-        test_ids = review_tokens(_ragged(encode(vectorizer, corpus.test_texts)), config)
-        test_probabilities = _sigmoid(_ensemble_logits(classifiers, test_ids) / temperature)
-        metrics["sentiment_test_accuracy"] = _accuracy(test_probabilities, corpus.test_labels)
+        metrics["sentiment_test_accuracy"] = accuracy_on(corpus.test_texts, corpus.test_labels)
     print(f"sentiment: {_format(metrics)} ({_seconds(started)})")
 
     # 5. Baselines on the very same split, so the comparison is like for like.

@@ -26,6 +26,7 @@ router = APIRouter(tags=["predict"], route_class=JsonBodyRoute, responses=ERROR_
 
 
 def json_response(model: BaseModel) -> Response:
+    """The model as a JSON response, serialised once by pydantic."""
     return Response(model.model_dump_json(), media_type="application/json")
 
 
