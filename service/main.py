@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Metrics are Prometheus's (/metrics); FastAPI's OpenTelemetry hooks would only cost a
+        # provider lookup per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.metrics = app_metrics
