@@ -124,6 +124,15 @@ def format_report(report: dict) -> str:
                 f"({rate:.0f} req/s); the baseline's short text at 64 conns costs {short:.2f} ms: "
                 f"at equal CPU the service can answer at most {short / health:.1f}x as many"
             )
+    if "short-64" in runs and "short-64" in report["floor"] and "baseline" in runs["short-64"]:
+        floor_rate = report["floor"]["short-64"]["batched_texts_per_second"]
+        baseline_rate = runs["short-64"]["baseline"]["requests_per_second"]
+        lines += [""]
+        lines.append(
+            f"Model ceiling: called in-process in batches, with no HTTP at all, the model answers "
+            f"{floor_rate:.0f} short texts/s on this machine, {floor_rate / baseline_rate:.1f}x "
+            f"the baseline's short-text rate at 64 conns: no server can pass that ratio"
+        )
     lines += ["", "| target | measured | goal | met |", "| --- | ---: | --- | --- |"]
     for t in report["targets"]:
         met = "yes" if t["met"] else "NO"
