@@ -112,29 +112,37 @@ def format_report(report: dict) -> str:
     if phases := report["servers"].get("service", {}).get("startup_seconds"):
         marks = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in phases.items())
         lines += ["", f"service start-up, seconds after spawn: {marks}"]
-    runs = report["runs"]
-    if "health-64" in runs and "short-64" in runs:
-        health = runs["health-64"]["service"].get("cpu_ms_per_request")
-        short = runs["short-64"]["baseline"].get("cpu_ms_per_request")
-        if health and short:
-            rate = runs["health-64"]["service"]["requests_per_second"]
-            lines += [""]
-            lines.append(
-                f"HTTP ceiling: GET /health costs the service {health:.2f} ms of CPU a request "
-                f"({rate:.0f} req/s); the baseline's short text at 64 conns costs {short:.2f} ms: "
-                f"at equal CPU the service can answer at most {short / health:.1f}x as many"
-            )
-    if "short-64" in runs and "short-64" in report["floor"] and "baseline" in runs["short-64"]:
-        floor_rate = report["floor"]["short-64"]["batched_texts_per_second"]
-        baseline_rate = runs["short-64"]["baseline"]["requests_per_second"]
-        lines += [""]
-        lines.append(
-            f"Model ceiling: called in-process in batches, with no HTTP at all, the model answers "
-            f"{floor_rate:.0f} short texts/s on this machine, {floor_rate / baseline_rate:.1f}x "
-            f"the baseline's short-text rate at 64 conns: no server can pass that ratio"
-        )
+    lines += ceilings(report["runs"], report["floor"])
     lines += ["", "| target | measured | goal | met |", "| --- | ---: | --- | --- |"]
     for t in report["targets"]:
         met = "yes" if t["met"] else "NO"
         lines.append(f"| {t['target']} | {measured(t)} | {t['goal']} | {met} |")
     return "\n".join(lines)
+
+
+def ceilings(runs: dict, floor: dict) -> list[str]:
+    """How far the short-64 ratio could go at most: with the service's HTTP stack alone, and
+    with the model alone (no HTTP at all)."""
+    baseline = runs.get("short-64", {}).get("baseline")
+    if not baseline:
+        return []
+    lines = []
+    health = runs.get("health-64", {}).get("service", {}).get("cpu_ms_per_request")
+    if health and (short := baseline.get("cpu_ms_per_request")):
+        rate = runs["health-64"]["service"]["requests_per_second"]
+        lines += [
+            "",
+            f"HTTP ceiling: GET /health costs the service {health:.2f} ms of CPU a request "
+            f"({rate:.0f} req/s); the baseline's short text at 64 conns costs {short:.2f} ms: "
+            f"at equal CPU the service can answer at most {short / health:.1f}x as many",
+        ]
+    if "short-64" in floor:
+        model_rate = floor["short-64"]["batched_texts_per_second"]
+        lines += [
+            "",
+            f"Model ceiling: called in-process in batches, with no HTTP at all, the model answers "
+            f"{model_rate:.0f} short texts/s on this machine, "
+            f"{model_rate / baseline['requests_per_second']:.1f}x the baseline's short-text rate "
+            f"at 64 conns: no server can pass that ratio",
+        ]
+    return lines
