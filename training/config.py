@@ -37,7 +37,7 @@ class TrainConfig:
     lm_steps: int = 1_800  # optimizer steps per direction (about 15 minutes each on two cores)
     lm_steps_per_epoch: int = 300  # how often to validate and log
     lm_minutes: float = 18.0  # a safety net on a slow machine; the step count is the plan
-    lm_eval_windows: int = 2_000  # held-out windows for perplexity and top-k accuracy
+    lm_eval_windows: int = 2_000  # held-out windows for the learning curves' loss and top-k
     clip_norm: float = 1.0  # gradient clipping tames exploding gradients through time
 
     # A second language model and classifier that read every text from its end; the sentiment
@@ -57,8 +57,9 @@ class TrainConfig:
     clf_dropout: float = 0.3
     clf_minutes: float = 14.0
 
-    # next-word serving
+    # next-word serving and evaluation
     next_word_context: int = 64  # tokens of context the exported model reads
+    next_word_eval_positions: int = 200_000  # held-out words predicted by our model and the trigram
 
     # evaluation
     baselines: bool = True  # TF-IDF+LR, NB-LR and the Kneser-Ney trigram on the same split
@@ -102,6 +103,7 @@ PRESETS: dict[str, dict[str, object]] = {
         lm_steps_per_epoch=300,
         lm_minutes=3.0,
         lm_eval_windows=300,
+        next_word_eval_positions=50_000,
         review_head_tokens=64,
         review_tail_tokens=128,
         clf_batch_size=64,
@@ -132,6 +134,7 @@ PRESETS: dict[str, dict[str, object]] = {
         clf_epochs=2,
         clf_minutes=1.0,
         next_word_context=16,
+        next_word_eval_positions=500,
         backward_model=False,
         baselines=False,
     ),

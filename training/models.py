@@ -81,19 +81,28 @@ class LanguageModel(keras.Model):
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
+    def score(
+        self, hidden: tf.Tensor, targets: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Per position: full-softmax cross-entropy (its mean's exp is the perplexity), and
+        whether the target is the first / among the first five predictions (1.0 or 0.0)."""
+        targets = tf.cast(targets, tf.int32)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, self.logits(hidden))
+        ranked = self.next_word_logits(hidden)
+        top1 = tf.cast(tf.math.in_top_k(targets, ranked, 1), tf.float32)
+        top5 = tf.cast(tf.math.in_top_k(targets, ranked, 5), tf.float32)
+        return loss, top1, top5
+
     def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """Full-softmax cross-entropy (exp of it is the perplexity) and top-1/top-5 accuracy."""
+        """Loss, top-1 and top-5 over every position of held-out windows (learning curves)."""
         tokens, targets = data
         hidden = self(tokens, training=False)
-        flat_targets = tf.reshape(tf.cast(targets, tf.int32), (-1,))
-        flat_hidden = tf.reshape(hidden, (-1, hidden.shape[-1]))
-        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            flat_targets, self.logits(flat_hidden)
+        loss, top1, top5 = self.score(
+            tf.reshape(hidden, (-1, hidden.shape[-1])), tf.reshape(targets, (-1,))
         )
-        ranked = self.next_word_logits(flat_hidden)
         self.loss_tracker.update_state(tf.reduce_mean(loss))
-        self.top1.update_state(tf.cast(tf.math.in_top_k(flat_targets, ranked, 1), tf.float32))
-        self.top5.update_state(tf.cast(tf.math.in_top_k(flat_targets, ranked, 5), tf.float32))
+        self.top1.update_state(top1)
+        self.top5.update_state(top5)
         return {m.name: m.result() for m in self.metrics}
 
 

@@ -15,6 +15,7 @@ import tensorflow as tf
 from training import report
 from training.config import TrainConfig
 from training.data import Corpus, Split, last_sentences, load_corpus, split_by_movie, subsample
+from training.evaluate import next_word_metrics
 from training.export import (
     next_version,
     next_word_module,
@@ -26,7 +27,6 @@ from training.export import (
 from training.text import build_vectorizer, encode, reverse_rows, save_vocabulary
 from training.train import (
     fit_temperature,
-    language_model_windows,
     predict_logits,
     review_tokens,
     train_classifier,
@@ -84,7 +84,10 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
             log_dir / direction,
         )
         print(f"{direction} models trained ({_seconds(started)})")
-    metrics = _language_model_metrics(language_models["forward"], lm_val, config)
+    forward = language_models["forward"]
+    metrics = next_word_metrics(
+        forward, lm_val, config.next_word_context, config.next_word_eval_positions
+    )
     print(f"next word: {_format(metrics)}")
 
     # 4. The directions' logits averaged, then calibrated by a temperature fitted on validation.
@@ -161,21 +164,6 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     return RunResult(version, paths, metrics)
 
 
-def _language_model_metrics(
-    language_model: keras.Model, val_docs: list[np.ndarray], config: TrainConfig
-) -> dict[str, float]:
-    windows = language_model_windows(val_docs, config.lm_window, config.seed)
-    windows = windows[: config.lm_eval_windows]
-    result = language_model.evaluate(
-        windows[:, :-1], windows[:, 1:], batch_size=32, verbose=0, return_dict=True
-    )
-    return {
-        "next_word_perplexity": float(np.exp(result["loss"])),
-        "next_word_top1": float(result["top1"]),
-        "next_word_top5": float(result["top5"]),
-    }
-
-
 def _sentiment_metrics(
     probabilities: np.ndarray, labels: np.ndarray, temperature: float
 ) -> dict[str, float]:
@@ -202,7 +190,9 @@ def _baselines(
 
     started = time.monotonic()
     found = sentiment_baselines(split.train_texts, split.train_labels, eval_sets, config.seed)
-    found |= kneser_ney_trigram(lm_train, lm_val, vocab_size)
+    found |= kneser_ney_trigram(
+        lm_train, lm_val, vocab_size, max_eval_positions=config.next_word_eval_positions
+    )
     print(f"baselines: {_format(found)} ({time.monotonic() - started:.0f}s)")
     return found
 
