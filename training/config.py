@@ -32,7 +32,7 @@ class TrainConfig:
     # language model (the next-word model, and the pretraining of the sentiment model)
     lm_window: int = 64  # tokens per training window
     # Small batches learn far more per token here: after the same 4.9M tokens, batch 32 reached
-    # perplexity 151 where batch 64 reached 188 and batch 128 269 (measured), at 1.6x the time of 128.
+    # perplexity 151, batch 64 188 and batch 128 269 (measured), at 1.6x the time of 128.
     lm_batch_size: int = 32
     lm_sampled_softmax: int = 1024  # negative samples per step; the full softmax is for evaluation
     lm_learning_rate: float = 2e-3
