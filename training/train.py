@@ -90,6 +90,7 @@ def train_language_model(
         epochs=epochs,
         steps_per_epoch=config.lm_steps_per_epoch,
         callbacks=_callbacks(log_dir / "language_model", config.lm_minutes),
+        shuffle=False,  # tf.data already shuffles; Keras would only warn that it cannot
         verbose=2,
     )
     return model, history.history
@@ -143,7 +144,9 @@ def train_classifier(
         metrics=[accuracy],
     )
     print(f"sentiment: head alone for {config.clf_head_steps} steps")
-    classifier.fit(train_ds.repeat(), steps_per_epoch=config.clf_head_steps, epochs=1, verbose=2)
+    classifier.fit(
+        train_ds.repeat(), steps_per_epoch=config.clf_head_steps, epochs=1, shuffle=False, verbose=2
+    )
 
     # 2. Everything, with a learning rate that decays to zero over the planned epochs.
     set_body_trainable(classifier, True)
@@ -169,6 +172,7 @@ def train_classifier(
         validation_data=val_ds,
         epochs=config.clf_epochs,
         callbacks=[best_epoch, *_callbacks(log_dir / "sentiment", config.clf_minutes)],
+        shuffle=False,
         verbose=2,
     )
     return classifier, history.history
