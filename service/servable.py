@@ -22,7 +22,7 @@ OUTPUTS: dict[str, set[str]] = {
     "next_word": {"words", "probabilities"},
 }
 # Tokens of a text the graph reads at most, unless metadata.json says (model/README.md).
-DEFAULT_TOKEN_CAP = {"sentiment": 400, "next_word": 64}
+DEFAULT_TOKEN_CAP = {"sentiment": 800, "next_word": 64}
 CAP_KEYS = {
     "sentiment": ("review_head_tokens", "review_tail_tokens"),
     "next_word": ("next_word_context",),
@@ -55,7 +55,7 @@ class Servable:
     module: Any = field(repr=False)  # the loaded object owns the variables the signature reads
     signature: Any = field(repr=False)
     max_k: int = 1  # most next words the model can rank (its vocabulary may be small)
-    token_cap: int = 400  # tokens of a text the graph reads: longer texts cost no more padding
+    token_cap: int = 800  # tokens of a text the graph reads: longer texts cost no more padding
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def predict(self, texts: list[str], k: int = 1) -> list[Prediction]:

@@ -50,8 +50,11 @@ class TrainConfig:
     backward_model: bool = True
 
     # sentiment classifier, fine-tuned from the language model
-    review_head_tokens: int = 128  # a review is read as its first head + last tail tokens
-    review_tail_tokens: int = 272
+    # A review is read as its first head + last tail tokens. 800 in all cut 3% of the training
+    # reviews (400 cut 18%); the forward classifier gained 0.3 points over 128 + 272 (91.35% against
+    # 91.02%) for about 14% more fine-tuning time.
+    review_head_tokens: int = 256
+    review_tail_tokens: int = 544
     clf_batch_size: int = 32
     clf_head_steps: int = 150  # train the new head alone first, so it does not wreck the LSTM
     clf_head_learning_rate: float = 1e-3

@@ -114,7 +114,7 @@ def _review_dataset(
     ds = ds.map(lambda tokens, label: (tf.identity(tokens), label))  # ragged rows → dense rows
     if seed is not None:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    boundaries = [32, 64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512]
+    boundaries = [32, 64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768]
     return ds.bucket_by_sequence_length(
         element_length_func=lambda tokens, label: tf.shape(tokens)[0],
         bucket_boundaries=boundaries,

@@ -54,6 +54,6 @@ def test_load_bad_metadata(model_dir: Path, tmp_path: Path) -> None:
 def test_read_token_cap() -> None:
     quick = {"config": {"review_head_tokens": 64, "review_tail_tokens": 128}}
     assert token_cap("sentiment", quick) == 192
-    assert token_cap("sentiment", {"config": {"review_head_tokens": 64}}) == 400
+    assert token_cap("sentiment", {"config": {"review_head_tokens": 64}}) == 800
     assert token_cap("next_word", {"config": {"next_word_context": 16}}) == 16
     assert token_cap("next_word", {"config": "not a mapping"}) == 64
