@@ -55,7 +55,7 @@ class Servable:
     module: Any = field(repr=False)  # the loaded object owns the variables the signature reads
     signature: Any = field(repr=False)
     max_k: int = 1  # most next words the model can rank (its vocabulary may be small)
-    token_cap: int = 800  # tokens of a text the graph reads: longer texts cost no more padding
+    token_cap: int = DEFAULT_TOKEN_CAP["sentiment"]  # tokens the graph reads of a text at most
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def predict(self, texts: list[str], k: int = 1) -> list[Prediction]:
