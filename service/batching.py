@@ -1,10 +1,13 @@
 """Micro-batching: requests that queue while a model is busy share its next call.
 
-Each served model version has one `Batcher`: a bounded queue and a worker task. The worker takes
-a request as soon as it is idle, plus every request that queued meanwhile (up to
-`batch_max_texts` texts), sorts their texts by length into model calls of similar length (the
-graph pads a call to its longest text) and runs each call in the version's own thread, off the
-event loop. Next-word requests with different `top_k` share a call run with the largest.
+Each served model version has one `Batcher`: a bounded queue, a worker task and
+`model_calls_in_flight` threads. Whenever a thread is free, the worker takes the request at the
+head of the queue plus every request that queued meanwhile (up to `batch_max_texts` texts), sorts
+their texts by length into model calls of similar length (the graph pads a call to its longest
+text) and runs them in that thread, off the event loop. Short texts run in two calls side by
+side, so that the model computes one while the event loop answers the other's requests and reads
+the next; long texts wait for the model to be free, since one call of them already keeps both
+cores busy. Next-word requests with different `top_k` share a call run with the largest.
 """
 
 import asyncio
@@ -32,10 +35,12 @@ class Job:
     enqueued: float = field(default_factory=time.perf_counter)
     results: list[Prediction | Exception | None] = field(init=False)
     remaining: int = field(init=False)
+    longest: int = field(init=False)  # words in the longest text
 
     def __post_init__(self) -> None:
         self.results = [None] * len(self.texts)
         self.remaining = len(self.texts)
+        self.longest = max(text.count(" ") for text in self.texts) + 1
 
     def deliver(self, index: int, prediction: Prediction | Exception) -> None:
         """Store one text's prediction; resolve the future once every text has one."""
@@ -80,9 +85,12 @@ class Batcher:
         self._queued_texts = 0
         self._wakeup = asyncio.Event()
         self._closing = False
+        calls = settings.model_calls_in_flight
         self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"{servable.name}-{servable.version}"
+            max_workers=calls, thread_name_prefix=f"{servable.name}-{servable.version}"
         )
+        self._free_calls = asyncio.Semaphore(calls)
+        self._calls: set[asyncio.Task[None]] = set()
         self._worker: asyncio.Task[None] | None = None
         # This model's series, looked up once: `.labels()` costs a lock and a hash per call.
         name = servable.name
@@ -143,11 +151,30 @@ class Batcher:
                     self._wakeup.clear()
                     await self._wakeup.wait()
                     continue
+                await self._free_calls.acquire()
+                if self._calls and self._long_text_queued():
+                    # Long texts keep both cores busy in one call; beside another call they
+                    # would only split the batch, so they wait for the model instead.
+                    await asyncio.wait(self._calls)
                 await self._gather()
                 if jobs := self._take():
-                    await self._serve_safely(jobs)
+                    call = asyncio.create_task(self._serve_safely(jobs))
+                    self._calls.add(call)
+                    call.add_done_callback(self._call_done)
+                else:
+                    self._free_calls.release()
+            if self._calls:
+                await asyncio.wait(self._calls)
         finally:
             self._executor.shutdown(wait=False)
+
+    def _call_done(self, call: asyncio.Task[None]) -> None:
+        self._calls.discard(call)
+        self._free_calls.release()
+
+    def _long_text_queued(self) -> bool:
+        limit = self._settings.overlap_max_words
+        return any(job.longest > limit for job in self._queue)
 
     async def _gather(self) -> None:
         """Let requests join the call: one turn of the loop, or up to `batch_max_wait_ms`."""

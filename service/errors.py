@@ -2,6 +2,7 @@
 
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -77,10 +78,27 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
+ErrorHandler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+# The answer to each kind of error, most specific first.
+ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {
+    RequestValidationError: handle_validation,
+    HTTPException: handle_http,
+    ServiceUnavailableError: handle_unavailable,
+    ModelCallError: handle_model_error,
+    Exception: handle_unexpected,
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every handler on the app."""
-    app.add_exception_handler(RequestValidationError, handle_validation)
-    app.add_exception_handler(HTTPException, handle_http)
-    app.add_exception_handler(ServiceUnavailableError, handle_unavailable)
-    app.add_exception_handler(ModelCallError, handle_model_error)
-    app.add_exception_handler(Exception, handle_unexpected)
+    for kind, handler in ERROR_HANDLERS.items():
+        app.add_exception_handler(kind, handler)
+
+
+def foreseen_error_handler(exc: Exception) -> ErrorHandler | None:
+    """The handler of a foreseen error (any but the catch-all's), else None."""
+    for kind, handler in ERROR_HANDLERS.items():
+        if kind is not Exception and isinstance(exc, kind):
+            return handler
+    return None

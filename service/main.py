@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service.docs import install_docs
 from service.errors import install_error_handlers
+from service.fast_path import PredictionFastPath
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.registry import Registry
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app, settings)
     for router in (predict.router, health.router, models.router, metrics.router):
         app.include_router(router)
+    app.add_middleware(PredictionFastPath)  # innermost: CORS, limits and logs still apply
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

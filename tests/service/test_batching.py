@@ -61,7 +61,7 @@ def finish(gate: Any, threads: list[threading.Thread]) -> None:
 def test_predict_sentiment_requests_share_a_call(serve: Callable, gate: Any) -> None:
     texts = [f"the movie was great {'and fun ' * i}" for i in range(8)]
     out: list = []
-    with serve() as client:
+    with serve(model_calls_in_flight=1) as client:
         gate.hold(client.app.state.registry.get("sentiment").servable)
         threads = [post_in_thread(client, "/sentiment", {"text": "hold the worker"}, out)]
         assert gate.entered.wait(10)
@@ -80,7 +80,7 @@ def test_predict_sentiment_requests_share_a_call(serve: Callable, gate: Any) -> 
 
 def test_predict_next_word_mixed_top_k_share_a_call(serve: Callable, gate: Any) -> None:
     out: list = []
-    with serve() as client:
+    with serve(model_calls_in_flight=1) as client:
         gate.hold(client.app.state.registry.get("next_word").servable)
         threads = [post_in_thread(client, "/next-word", {"text": "hold the worker"}, out)]
         assert gate.entered.wait(10)
@@ -96,9 +96,34 @@ def test_predict_next_word_mixed_top_k_share_a_call(serve: Callable, gate: Any) 
         assert response.json()["predictions"] == best["predictions"][: body["top_k"]]
 
 
+def test_predict_sentiment_served_beside_a_held_call(serve: Callable) -> None:
+    entered, release = threading.Event(), threading.Event()
+    out: list = []
+    with serve(model_calls_in_flight=2) as client:
+        servable = client.app.state.registry.get("sentiment").servable
+        original = servable.predict
+
+        def predict_holding_some(texts: list[str], k: int = 1) -> list:
+            if "hold me" in texts:
+                entered.set()
+                release.wait(30)
+            return original(texts, k)
+
+        servable.predict = predict_holding_some
+        held = post_in_thread(client, "/sentiment", {"text": "hold me"}, out)
+        assert entered.wait(10)
+        response = client.post("/sentiment", json={"text": "a second call, alone"})
+        still_held = held.is_alive()
+        release.set()
+        held.join(30)
+    assert response.status_code == 200
+    assert still_held
+    assert [r.status_code for _, r in out] == [200]
+
+
 def test_predict_sentiment_queue_full(serve: Callable, gate: Any) -> None:
     out: list = []
-    with serve(queue_max_texts=2, max_batch_texts=2) as client:
+    with serve(queue_max_texts=2, max_batch_texts=2, model_calls_in_flight=1) as client:
         gate.hold(client.app.state.registry.get("sentiment").servable)
         threads = [post_in_thread(client, "/sentiment", {"text": "held"}, out)]
         assert gate.entered.wait(10)
