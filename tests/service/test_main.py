@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,14 +128,19 @@ def test_predict_chunked_body_too_large_over_http(server: Server) -> None:
     assert b"Request body too large" in answer
 
 
-def test_serve_json_logs(server: Server) -> None:
+def test_serve_json_logs(server: Server, eventually: Callable[..., None]) -> None:
     httpx.get(f"{server.url}/health", headers={"X-Request-ID": "log-check-7"})
-    time.sleep(0.2)
-    lines = [line for line in server.log.read_text().splitlines() if line.startswith("{")]
-    entries = [json.loads(line) for line in lines]
-    access = [e for e in entries if e.get("request_id") == "log-check-7"]
-    assert access and access[0]["status"] == 200 and access[0]["route"] == "/health"
-    assert any(e["message"].startswith("serving sentiment version 1") for e in entries)
+
+    def entries() -> list[dict]:
+        lines = [line for line in server.log.read_text().splitlines() if line.startswith("{")]
+        return [json.loads(line) for line in lines]
+
+    def access() -> list[dict]:
+        return [e for e in entries() if e.get("request_id") == "log-check-7"]
+
+    eventually(access, timeout=5)
+    assert access()[0]["status"] == 200 and access()[0]["route"] == "/health"
+    assert any(e["message"].startswith("serving sentiment version 1") for e in entries())
 
 
 def test_serve_sigterm_finishes_in_flight_requests(server: Server) -> None:
