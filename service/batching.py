@@ -55,13 +55,22 @@ class Job:
             self.future.set_result(self.results)  # type: ignore[arg-type]
 
 
-def plan_calls(lengths: list[int], max_texts: int, ratio: float, slack: int) -> list[list[int]]:
+def plan_calls(
+    lengths: list[int], max_texts: int, max_words: int, ratio: float, slack: int
+) -> list[list[int]]:
     """Group text indices into model calls: sorted by length, a call's longest text at most
-    `ratio` times its shortest plus `slack` words, at most `max_texts` texts a call."""
+    `ratio` times its shortest plus `slack` words, at most `max_texts` texts and `max_words`
+    padded words (texts x longest) a call, but at least one text."""
     calls: list[list[int]] = []
     limit = 0.0
     for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        if calls and len(calls[-1]) < max_texts and lengths[i] <= limit:
+        size = len(calls[-1]) + 1 if calls else 1
+        if (
+            size > 1
+            and size <= max_texts
+            and lengths[i] <= limit
+            and size * lengths[i] <= max_words
+        ):
             calls[-1].append(i)
         else:
             calls.append([i])
@@ -225,7 +234,8 @@ class Batcher:
         lengths = [min(job.texts[i].count(" ") + 1, cap) for job, i in slots]
         k = max(job.k for job in jobs)
         ratio, slack = settings.batch_length_ratio, settings.batch_length_slack
-        for call in plan_calls(lengths, settings.batch_max_texts, ratio, slack):
+        most_texts, most_words = settings.batch_max_texts, settings.batch_max_words
+        for call in plan_calls(lengths, most_texts, most_words, ratio, slack):
             self._batch_size.observe(len(call))
             self._padding.observe(padding_share([lengths[s] for s in call]))
             predictions = await self._call([slots[s][0].texts[slots[s][1]] for s in call], k)

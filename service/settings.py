@@ -31,16 +31,19 @@ class Settings(BaseSettings):
     train_hint: str = ""  # the training command an empty store's log line suggests
 
     # Micro-batching: whenever one of model_calls_in_flight threads is free, the requests queued
-    # meanwhile share one model call of at most batch_max_texts texts, the longest at most
-    # ratio x the shortest + slack words; a call runs beside another only while every queued
-    # text has at most overlap_max_words words. The worker waits batch_max_wait_ms for company
-    # (0: it goes as soon as a thread is free); beyond queue_max_texts waiting texts, or
-    # request_timeout_seconds in all, a request gets 503.
+    # meanwhile share one model call of at most batch_max_texts texts and batch_max_words padded
+    # words (texts x longest), the longest at most ratio x the shortest + slack words; a call
+    # runs beside another only while every queued text has at most overlap_max_words words. The
+    # worker waits batch_max_wait_ms for company (0: it goes as soon as a thread is free); beyond
+    # queue_max_texts waiting texts, or request_timeout_seconds in all, a request gets 503.
     # Two calls in flight: the model computes one while the event loop answers the other's
     # requests and reads the next (short texts at 64 connections: 3,150-3,511 req/s against
     # 2,880-3,367 for one call at a time). Long texts run one call at a time: side by side they
     # only split the batch (reviews at 16 connections: 132 req/s against 167-171).
     batch_max_texts: int = Field(default=64, ge=1)
+    # 8,192: 64 short texts, or 35 reviews of 230 words (a flood of reviews peaked at 1,035 MB
+    # with calls of 64 of them, 970 MB with 32).
+    batch_max_words: int = Field(default=8192, ge=1)
     model_calls_in_flight: int = Field(default=2, ge=1)
     overlap_max_words: int = Field(default=64, ge=0)
     batch_max_wait_ms: float = Field(default=0.0, ge=0)

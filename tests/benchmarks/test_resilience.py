@@ -92,7 +92,8 @@ def test_parse_report_counts_statuses_versions_and_failures() -> None:
 def test_logged_matches_whole_messages_or_their_first_words(tmp_path: Path) -> None:
     messages = ["released sentiment version 10", "skipping next_word version 7 (x): cannot load"]
     log = tmp_path / "service.log"
-    log.write_text("".join(json.dumps({"level": "info", "message": m}) + "\n" for m in messages))
+    lines = [json.dumps({"level": "info", "message": m}, separators=(",", ":")) for m in messages]
+    log.write_text("\n".join(["I0000 tensorflow says hello", "[1, 2]", *lines]) + "\n")
     server = SimpleNamespace(log=log)
     assert logged(server, "released sentiment version 10", "skipping next_word version 7")  # type: ignore[arg-type]
     assert not logged(server, "released sentiment version 1")  # type: ignore[arg-type]

@@ -13,21 +13,27 @@ from service.batching import padding_share, plan_calls
 
 def test_plan_calls_groups_similar_lengths() -> None:
     lengths = [300, 5, 7, 290, 6, 40]
-    calls = plan_calls(lengths, max_texts=64, ratio=2.0, slack=16)
+    calls = plan_calls(lengths, max_texts=64, max_words=10_000, ratio=2.0, slack=16)
     assert calls == [[1, 4, 2], [5], [3, 0]]
 
 
 def test_plan_calls_covers_every_text_once() -> None:
     lengths = [(i * 37) % 400 + 1 for i in range(200)]
-    calls = plan_calls(lengths, max_texts=16, ratio=2.0, slack=16)
+    calls = plan_calls(lengths, max_texts=16, max_words=2_000, ratio=2.0, slack=16)
     assert sorted(i for call in calls for i in call) == list(range(200))
     assert all(len(call) <= 16 for call in calls)
+    assert all(len(call) * max(lengths[i] for i in call) <= 2_000 for call in calls)
     for call in calls:
         assert max(lengths[i] for i in call) <= 2.0 * min(lengths[i] for i in call) + 16
 
 
 def test_plan_calls_one_call_for_equal_lengths() -> None:
-    assert plan_calls([3] * 10, max_texts=64, ratio=1.0, slack=0) == [list(range(10))]
+    assert plan_calls([3] * 10, max_texts=64, max_words=30, ratio=1.0, slack=0) == [list(range(10))]
+
+
+def test_plan_calls_word_budget() -> None:
+    calls = plan_calls([300] * 5 + [5000], max_texts=64, max_words=1_000, ratio=2.0, slack=16)
+    assert calls == [[0, 1, 2], [3, 4], [5]]  # a text over the budget still gets its own call
 
 
 def test_padding_share() -> None:
