@@ -3,6 +3,7 @@
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -125,6 +126,35 @@ def test_predict_sentiment_served_beside_a_held_call(serve: Callable) -> None:
     assert response.status_code == 200
     assert still_held
     assert [r.status_code for _, r in out] == [200]
+
+
+def test_predict_sentiment_long_text_waits_for_the_model(serve: Callable) -> None:
+    entered, release = threading.Event(), threading.Event()
+    calls: list[list[str]] = []
+    out: list = []
+    long_text = "a long review " * 10
+    with serve(model_calls_in_flight=2, overlap_max_words=20) as client:
+        servable = client.app.state.registry.get("sentiment").servable
+        original = servable.predict
+
+        def predict_holding_some(texts: list[str], k: int = 1) -> list:
+            calls.append(list(texts))
+            if "hold me" in texts:
+                entered.set()
+                release.wait(30)
+            return original(texts, k)
+
+        servable.predict = predict_holding_some
+        threads = [post_in_thread(client, "/sentiment", {"text": "hold me"}, out)]
+        assert entered.wait(10)
+        threads.append(post_in_thread(client, "/sentiment", {"text": long_text}, out))
+        wait_queued(client, "sentiment", 1)
+        time.sleep(0.3)  # a second thread is free, yet the long text stays queued
+        calls_while_held = list(calls)
+        finish(SimpleNamespace(release=release), threads)
+    assert calls_while_held == [["hold me"]]
+    assert calls == [["hold me"], [long_text]]
+    assert [r.status_code for _, r in out] == [200, 200]
 
 
 def test_predict_sentiment_queue_full(serve: Callable, gate: Any) -> None:
