@@ -178,10 +178,12 @@ class Batcher:
             self._executor.shutdown(wait=False)
 
     def _call_done(self, call: asyncio.Task[None]) -> None:
+        """Free the call's thread for the next one."""
         self._calls.discard(call)
         self._free_calls.release()
 
     def _long_text_queued(self) -> bool:
+        """Whether a queued text is too long to run beside another call."""
         limit = self._settings.overlap_max_words
         return any(job.longest > limit for job in self._queue)
 
