@@ -35,12 +35,13 @@ class Job:
     enqueued: float = field(default_factory=time.perf_counter)
     results: list[Prediction | Exception | None] = field(init=False)
     remaining: int = field(init=False)
-    longest: int = field(init=False)  # words in the longest text
+    # Whitespace word count of each text: it stands in for the token count the graph pads to.
+    words: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.results = [None] * len(self.texts)
         self.remaining = len(self.texts)
-        self.longest = max(text.count(" ") for text in self.texts) + 1
+        self.words = [text.count(" ") + 1 for text in self.texts]
 
     def deliver(self, index: int, prediction: Prediction | Exception) -> None:
         """Store one text's prediction; resolve the future once every text has one."""
@@ -185,7 +186,7 @@ class Batcher:
     def _long_text_queued(self) -> bool:
         """Whether a queued text is too long to run beside another call."""
         limit = self._settings.overlap_max_words
-        return any(job.longest > limit for job in self._queue)
+        return any(max(job.words) > limit for job in self._queue)
 
     async def _gather(self) -> None:
         """Let requests join the call: one turn of the loop, or up to `batch_max_wait_ms`."""
@@ -231,9 +232,8 @@ class Batcher:
             self._queue_wait.observe(started - job.enqueued)
         self._batch_requests.observe(len(jobs))
         slots = [(job, i) for job in jobs for i in range(len(job.texts))]
-        # Whitespace word count stands in for the token count the graph pads to.
         cap = self.servable.token_cap
-        lengths = [min(job.texts[i].count(" ") + 1, cap) for job, i in slots]
+        lengths = [min(job.words[i], cap) for job, i in slots]
         k = max(job.k for job in jobs)
         ratio, slack = settings.batch_length_ratio, settings.batch_length_slack
         most_texts, most_words = settings.batch_max_texts, settings.batch_max_words
