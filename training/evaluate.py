@@ -8,14 +8,19 @@ LSTM's state cannot drop its oldest word, so windows of `context + STRIDE` token
 STRIDE and each scores its last STRIDE positions). Cutting the reviews into training windows
 instead would leave the first words of every window with almost no history, which the trigram,
 reading each review whole, never lacks.
+
+The next-word model's cache (`models.NextWordCache`) has two numbers fitted here, on held-out
+reviews the metrics do not score, as the sentiment model's temperature is fitted on validation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import tensorflow as tf
 
-from training.models import LanguageModel
+from training.models import LanguageModel, NextWordCache, cache_votes, next_word_probabilities
 
 STRIDE = 16  # positions scored per window: 1 + context / STRIDE LSTM steps per scored word
 
@@ -48,25 +53,134 @@ def next_word_windows(
 
 
 def next_word_metrics(
-    language_model: LanguageModel, docs: list[np.ndarray], context: int, max_positions: int
+    language_model: LanguageModel,
+    docs: list[np.ndarray],
+    context: int,
+    max_positions: int,
+    cache: NextWordCache | None = None,
 ) -> dict[str, float]:
-    """Perplexity and top-1 / top-5 accuracy over the scored positions of `docs`."""
-    inputs, targets, scored = next_word_windows(docs, context, max_positions)
+    """Perplexity and top-1 / top-5 accuracy over the scored positions of `docs`: `next_word_*`
+    of what is served (the language model with its cache), `next_word_lstm_*` of the language
+    model alone."""
 
     @tf.function(reduce_retracing=True)
-    def score(tokens: tf.Tensor, next_tokens: tf.Tensor, counted: tf.Tensor) -> tf.Tensor:
-        hidden = tf.boolean_mask(language_model(tokens, training=False), counted)
-        loss, top1, top5 = language_model.score(hidden, tf.boolean_mask(next_tokens, counted))
-        return tf.stack([tf.reduce_sum(loss), tf.reduce_sum(top1), tf.reduce_sum(top5)])
+    def score(tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, counted: tf.Tensor):
+        hidden = language_model(tokens, training=False)
+        # Perplexity counts out-of-vocabulary words as the model predicts them (as one token).
+        likely = tf.exp(
+            -tf.nn.sparse_softmax_cross_entropy_with_logits(
+                targets, language_model.logits(tf.gather(hidden, queries, batch_dims=1))
+            )
+        )
+        sums = []
+        for mixed in (None, cache):
+            probabilities = next_word_probabilities(language_model, hidden, tokens, queries, mixed)
+            target_probability = (
+                _with_cache(likely, hidden, tokens, queries, targets, mixed) if mixed else likely
+            )
+            flat = tf.boolean_mask(probabilities, counted)
+            flat_targets = tf.boolean_mask(targets, counted)
+            sums += [
+                -tf.reduce_sum(tf.math.log(tf.boolean_mask(target_probability, counted))),
+                tf.reduce_sum(tf.cast(tf.math.in_top_k(flat_targets, flat, 1), tf.float32)),
+                tf.reduce_sum(tf.cast(tf.math.in_top_k(flat_targets, flat, 5), tf.float32)),
+            ]
+        return tf.stack(sums)
 
-    totals = np.zeros(3)
-    for start in range(0, len(inputs), 128):
-        batch = slice(start, start + 128)
-        totals += score(inputs[batch], targets[batch], scored[batch]).numpy()
-    count = max(int(scored.sum()), 1)
+    totals = np.zeros(6)
+    count = 0
+    for tokens, queries, targets, counted in _scored_batches(docs, context, max_positions):
+        totals += score(tokens, queries, targets, counted).numpy()
+        count += int(counted.sum())
+    count = max(count, 1)
+    served, alone = totals[3:] / count, totals[:3] / count
     return {
-        "next_word_perplexity": float(np.exp(totals[0] / count)),
-        "next_word_top1": float(totals[1] / count),
-        "next_word_top5": float(totals[2] / count),
-        "next_word_eval_positions": int(scored.sum()),
+        "next_word_perplexity": float(np.exp(served[0])),
+        "next_word_top1": float(served[1]),
+        "next_word_top5": float(served[2]),
+        "next_word_lstm_perplexity": float(np.exp(alone[0])),
+        "next_word_lstm_top1": float(alone[1]),
+        "next_word_lstm_top5": float(alone[2]),
+        "next_word_eval_positions": count,
+        "next_word_cache_theta": cache.theta if cache else 0.0,
+        "next_word_cache_weight": cache.weight if cache else 0.0,
     }
+
+
+def fit_next_word_cache(
+    language_model: LanguageModel, docs: list[np.ndarray], context: int, max_positions: int
+) -> NextWordCache:
+    """The cache's theta and weight that maximise the likelihood of the next words of `docs`
+    (held-out text the metrics do not score), by grid search."""
+    thetas = (0.1, 0.2, 0.3, 0.5, 0.8)
+    weights = np.linspace(0.0, 0.3, 31)
+
+    @tf.function(reduce_retracing=True)
+    def likelihoods(tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, counted: tf.Tensor):
+        hidden = language_model(tokens, training=False)
+        likely = tf.exp(
+            -tf.nn.sparse_softmax_cross_entropy_with_logits(
+                targets, language_model.logits(tf.gather(hidden, queries, batch_dims=1))
+            )
+        )
+        votes = [_target_votes(hidden, tokens, queries, targets, theta) for theta in thetas]
+        return tf.boolean_mask(likely, counted), [
+            (tf.boolean_mask(target, counted), tf.boolean_mask(voted, counted))
+            for target, voted in votes
+        ]
+
+    model_parts, vote_parts = [], [[] for _ in thetas]
+    for batch in _scored_batches(docs, context, max_positions):
+        likely, votes = likelihoods(*batch)
+        model_parts.append(likely.numpy())
+        for parts, (target, voted) in zip(vote_parts, votes, strict=True):
+            parts.append((target.numpy(), voted.numpy()))
+    model = np.concatenate(model_parts)[:, None]
+    best = (-np.inf, NextWordCache(theta=thetas[0], weight=0.0))
+    for theta, parts in zip(thetas, vote_parts, strict=True):
+        target = np.concatenate([t for t, _ in parts])[:, None]
+        voted = np.concatenate([v for _, v in parts])[:, None]
+        mixed = (1 - weights * voted) * model + weights * target  # (positions, weights)
+        log_likelihood = np.log(np.maximum(mixed, 1e-30)).mean(axis=0)
+        i = int(np.argmax(log_likelihood))
+        if log_likelihood[i] > best[0]:
+            best = (log_likelihood[i], NextWordCache(theta=theta, weight=float(weights[i])))
+    return best[1]
+
+
+def _target_votes(
+    hidden: tf.Tensor, tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, theta: float
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """(batch, q) each: the cache's votes for the true next word, and its votes in all."""
+    weights, followers = cache_votes(hidden, tokens, queries, theta)
+    hits = tf.cast(tf.equal(followers[:, None, :], targets[:, :, None]), weights.dtype)
+    return tf.reduce_sum(weights * hits, axis=-1), tf.reduce_sum(weights, axis=-1)
+
+
+def _with_cache(
+    likely: tf.Tensor,
+    hidden: tf.Tensor,
+    tokens: tf.Tensor,
+    queries: tf.Tensor,
+    targets: tf.Tensor,
+    cache: NextWordCache,
+) -> tf.Tensor:
+    """The served probability of each true next word, from the model's alone (`likely`)."""
+    target, voted = _target_votes(hidden, tokens, queries, targets, cache.theta)
+    return (1 - cache.weight * voted) * likely + cache.weight * target
+
+
+def _scored_batches(
+    docs: list[np.ndarray], context: int, max_positions: int, batch_size: int = 64
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Batches of (tokens, queries, targets, counted): windows, the STRIDE positions of each
+    whose next word is scored, those next words, and which of them count (a window's last
+    rows may score fewer)."""
+    inputs, next_tokens, scored = next_word_windows(docs, context, max_positions)
+    first = np.argmax(scored, axis=1)[:, None] + np.arange(STRIDE)[None, :]
+    queries = np.minimum(first, scored.shape[1] - 1).astype(np.int32)
+    counted = np.take_along_axis(scored, queries, axis=1) & (first < scored.shape[1])
+    targets = np.take_along_axis(next_tokens, queries, axis=1)
+    for start in range(0, len(inputs), batch_size):
+        rows = slice(start, start + batch_size)
+        yield inputs[rows], queries[rows], targets[rows], counted[rows]

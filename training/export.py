@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from training.config import TrainConfig
-from training.models import LanguageModel
+from training.models import LanguageModel, NextWordCache, next_word_probabilities
 from training.text import ensure_nonempty, keep_last, reverse_rows
 from training.train import review_tokens
 
@@ -67,8 +67,10 @@ def sentiment_module(
 def next_word_module(
     vectorizer: keras.layers.TextVectorization,
     language_model: LanguageModel,
+    cache: NextWordCache | None,
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
+    """Raw strings and k → the k likeliest next words of each text and their probabilities."""
     archive = keras.export.ExportArchive()
     archive.track(vectorizer)
     archive.track(language_model)
@@ -84,9 +86,10 @@ def next_word_module(
     @tf.autograph.experimental.do_not_convert
     def serve(texts: tf.Tensor, k: tf.Tensor) -> dict[str, tf.Tensor]:
         ids = ensure_nonempty(keep_last(vectorizer(texts), config.next_word_context))
-        hidden = language_model(ids.to_tensor(), training=False)  # (batch, time, embedding)
-        last = tf.gather(hidden, ids.row_lengths() - 1, batch_dims=1)  # state after last word
-        probabilities = tf.nn.softmax(language_model.next_word_logits(last))
+        tokens = ids.to_tensor()
+        hidden = language_model(tokens, training=False)  # (batch, time, embedding)
+        last = ids.row_lengths()[:, None] - 1  # each text's last word: what comes after it?
+        probabilities = next_word_probabilities(language_model, hidden, tokens, last, cache)[:, 0]
         top = tf.math.top_k(probabilities, k=tf.clip_by_value(k, 1, max_k))
         return {"words": tf.gather(vocabulary, top.indices), "probabilities": top.values}
 

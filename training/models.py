@@ -5,10 +5,13 @@ Both read words as learned embeddings and carry an LSTM state along the text
 (h_t = LSTM(h_{t-1}, x_t)). The language model's output layer is tied to its embedding, and it
 trains with a sampled softmax, so a 20,000-word vocabulary stays affordable on a CPU. The
 classifier starts from the language model's embedding and LSTM (transfer learning: the LM has
-read four times more text than there are labelled reviews).
+read four times more text than there are labelled reviews). At prediction time the language model
+also looks back over the text it was given (a continuous cache, below).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
@@ -104,6 +107,65 @@ class LanguageModel(keras.Model):
         self.top1.update_state(top1)
         self.top5.update_state(top5)
         return {m.name: m.result() for m in self.metrics}
+
+
+@dataclass(frozen=True)
+class NextWordCache:
+    """How much the next-word prediction trusts the text's own history (fitted on held-out text).
+
+    A continuous cache (Grave, Joulin & Usunier, ICLR 2017): every earlier position of the text
+    votes for the word that followed it, weighted by softmax(theta * h_t . h_i) over those
+    positions, so a name or a phrase the text has already used becomes likelier again. The
+    prediction is (1 - weight) * the language model's softmax + weight * those votes.
+    """
+
+    theta: float
+    weight: float
+
+
+def cache_votes(
+    hidden: tf.Tensor, tokens: tf.Tensor, queries: tf.Tensor, theta: float
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """For each query position, the weight of each earlier position's vote and the word it votes
+    for: hidden (batch, time, dim), tokens (batch, time), queries (batch, q) positions →
+    weights (batch, q, time - 1), followers (batch, time - 1).
+
+    Position i votes for tokens[i + 1], the word that followed it, if that word came before the
+    query's own next word and is a real word (never padding or out-of-vocabulary). A query with
+    no votes (the first word of a text) gets all-zero weights.
+    """
+    keys, followers = hidden[:, :-1], tokens[:, 1:]
+    scores = theta * tf.einsum("bqd,bsd->bqs", tf.gather(hidden, queries, batch_dims=1), keys)
+    earlier = tf.range(tf.shape(keys)[1])[None, None, :] < tf.cast(queries, tf.int32)[:, :, None]
+    allowed = earlier & (followers > OOV_ID)[:, None, :]
+    weights = tf.nn.softmax(tf.where(allowed, scores, -1e9), axis=-1)
+    return weights * tf.cast(allowed, weights.dtype), followers
+
+
+def next_word_probabilities(
+    language_model: LanguageModel,
+    hidden: tf.Tensor,
+    tokens: tf.Tensor,
+    queries: tf.Tensor,
+    cache: NextWordCache | None,
+) -> tf.Tensor:
+    """(batch, q, vocab_size) probabilities of the word after each query position, never padding
+    or the out-of-vocabulary token: the language model's, mixed with the cache's if any."""
+    model = tf.nn.softmax(language_model.next_word_logits(tf.gather(hidden, queries, batch_dims=1)))
+    if cache is None or cache.weight == 0:
+        return model
+    weights, followers = cache_votes(hidden, tokens, queries, cache.theta)
+    # Scatter each vote onto its word: segment (row, query, word) of a flat (batch*q*vocab).
+    batch, n_queries = tf.shape(weights)[0], tf.shape(weights)[1]
+    vocab_size = language_model.vocab_size
+    rows = tf.range(batch)[:, None, None] * n_queries + tf.range(n_queries)[None, :, None]
+    segments = rows * vocab_size + tf.cast(followers, tf.int32)[:, None, :]
+    votes = tf.math.unsorted_segment_sum(
+        tf.reshape(weights, [-1]), tf.reshape(segments, [-1]), batch * n_queries * vocab_size
+    )
+    votes = tf.reshape(votes, [batch, n_queries, vocab_size])
+    voted = tf.reduce_sum(weights, axis=-1, keepdims=True)  # 1, or 0 with no history
+    return (1 - cache.weight * voted) * model + cache.weight * votes
 
 
 class ConcatPooling(layers.Layer):

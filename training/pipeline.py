@@ -15,7 +15,7 @@ import tensorflow as tf
 from training import report
 from training.config import TrainConfig
 from training.data import Corpus, Split, last_sentences, load_corpus, split_by_movie, subsample
-from training.evaluate import next_word_metrics
+from training.evaluate import fit_next_word_cache, next_word_metrics
 from training.export import (
     next_version,
     next_word_module,
@@ -85,8 +85,16 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         )
         print(f"{direction} models trained ({_seconds(started)})")
     forward = language_models["forward"]
+    next_word_cache = (
+        # The validation reviews from the last one back: others than the metrics score first.
+        fit_next_word_cache(
+            forward, lm_val[::-1], config.next_word_context, config.next_word_cache_positions
+        )
+        if config.next_word_cache_positions > 0
+        else None
+    )
     metrics = next_word_metrics(
-        forward, lm_val, config.next_word_context, config.next_word_eval_positions
+        forward, lm_val, config.next_word_context, config.next_word_eval_positions, next_word_cache
     )
     print(f"next word: {_format(metrics)}")
 
@@ -131,7 +139,7 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     }
     archives = {
         "sentiment": sentiment_module(vectorizer, classifiers, temperature, config),
-        "next_word": next_word_module(vectorizer, language_models["forward"], config),
+        "next_word": next_word_module(vectorizer, forward, next_word_cache, config),
     }
 
     def extra_files(directory: Path) -> None:

@@ -224,14 +224,24 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
                 ]
             )
 
+    cached = bool(metrics.get("next_word_cache_weight"))
     next_word = [
         [
-            "LSTM language model (ours)",
+            "LSTM language model with its cache (ours)" if cached else "LSTM language model (ours)",
             _format(metrics.get(NEXT_WORD_TOP1), "percent"),
             _format(metrics.get(NEXT_WORD_TOP5), "percent"),
             _format(metrics.get(NEXT_WORD_PERPLEXITY), "perplexity"),
         ]
     ]
+    if cached:
+        next_word.append(
+            [
+                "LSTM language model alone",
+                _format(metrics.get("next_word_lstm_top1"), "percent"),
+                _format(metrics.get("next_word_lstm_top5"), "percent"),
+                _format(metrics.get("next_word_lstm_perplexity"), "perplexity"),
+            ]
+        )
     if "kn_trigram_top1" in baselines:
         positions = _format(baselines.get("kn_trigram_eval_positions"))
         next_word.append(
@@ -260,7 +270,9 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         "Both models predict the same held-out words: every word of a validation review from its",
         "second on. Ours reads the words before each one in its review, at least as many as the",
         "served model reads (`next_word_context`); the trigram reads the last two. Top-k never",
-        "counts [UNK] as a correct guess; perplexity treats it as a word.",
+        "counts [UNK] as a correct guess; perplexity treats it as a word. The cache mixes in the",
+        "words that followed moments like this one earlier in the same text (fitted on other",
+        "held-out reviews).",
         "",
         *_table(["Model", "Top-1", "Top-5", "Perplexity"], next_word),
         "",

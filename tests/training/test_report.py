@@ -99,6 +99,10 @@ def test_write_report_tables(tmp_path: Path) -> None:
         "next_word_top1": 0.2345,
         "next_word_top5": 0.4321,
         "next_word_perplexity": 98.76,
+        "next_word_lstm_top1": 0.2301,
+        "next_word_lstm_top5": 0.4299,
+        "next_word_lstm_perplexity": 101.2,
+        "next_word_cache_weight": 0.05,
     }
     baselines = {
         "tfidf_lr_accuracy": 0.9084,
@@ -114,7 +118,8 @@ def test_write_report_tables(tmp_path: Path) -> None:
     assert "| LSTM classifier (ours) | 89.60% | 80.00% |" in text
     assert "| NB-LR uni-to-trigrams (Wang & Manning 2012) | 91.76% | 70.00% |" in text
     assert "| TF-IDF uni+bigrams + logistic regression | 90.84% | – |" in text
-    assert "| LSTM language model (ours) | 23.45% | 43.21% | 98.8 |" in text
+    assert "| LSTM language model with its cache (ours) | 23.45% | 43.21% | 98.8 |" in text
+    assert "| LSTM language model alone | 23.01% | 42.99% | 101.2 |" in text
     assert "| Kneser-Ney trigram (200,000 positions) | 20.00% | 41.65% | 126.9 |" in text
     assert "| sentiment_val_reviews | 2,500 |" in text
     assert "![reliability](reliability.png)" in text
