@@ -66,12 +66,7 @@ def next_word_metrics(
     @tf.function(reduce_retracing=True)
     def score(tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, counted: tf.Tensor):
         hidden = language_model(tokens, training=False)
-        # Perplexity counts out-of-vocabulary words as the model predicts them (as one token).
-        likely = tf.exp(
-            -tf.nn.sparse_softmax_cross_entropy_with_logits(
-                targets, language_model.logits(tf.gather(hidden, queries, batch_dims=1))
-            )
-        )
+        likely = _model_likelihood(language_model, hidden, queries, targets)
         sums = []
         for mixed in (None, cache):
             probabilities = next_word_probabilities(language_model, hidden, tokens, queries, mixed)
@@ -116,36 +111,37 @@ def fit_next_word_cache(
     weights = np.linspace(0.0, 0.3, 31)
 
     @tf.function(reduce_retracing=True)
-    def likelihoods(tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, counted: tf.Tensor):
+    def columns(tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, counted: tf.Tensor):
+        """(positions, 1 + 2 * thetas): the model's probability of each next word, then per
+        theta the cache's votes for it and its votes in all."""
         hidden = language_model(tokens, training=False)
-        likely = tf.exp(
-            -tf.nn.sparse_softmax_cross_entropy_with_logits(
-                targets, language_model.logits(tf.gather(hidden, queries, batch_dims=1))
-            )
-        )
-        votes = [_target_votes(hidden, tokens, queries, targets, theta) for theta in thetas]
-        return tf.boolean_mask(likely, counted), [
-            (tf.boolean_mask(target, counted), tf.boolean_mask(voted, counted))
-            for target, voted in votes
-        ]
+        parts = [_model_likelihood(language_model, hidden, queries, targets)]
+        for theta in thetas:
+            parts += _target_votes(hidden, tokens, queries, targets, theta)
+        return tf.boolean_mask(tf.stack(parts, axis=-1), counted)
 
-    model_parts, vote_parts = [], [[] for _ in thetas]
-    for batch in _scored_batches(docs, context, max_positions):
-        likely, votes = likelihoods(*batch)
-        model_parts.append(likely.numpy())
-        for parts, (target, voted) in zip(vote_parts, votes, strict=True):
-            parts.append((target.numpy(), voted.numpy()))
-    model = np.concatenate(model_parts)[:, None]
-    best = (-np.inf, NextWordCache(theta=thetas[0], weight=0.0))
-    for theta, parts in zip(thetas, vote_parts, strict=True):
-        target = np.concatenate([t for t, _ in parts])[:, None]
-        voted = np.concatenate([v for _, v in parts])[:, None]
+    table = np.concatenate(
+        [columns(*batch).numpy() for batch in _scored_batches(docs, context, max_positions)]
+    )
+    model = table[:, :1]
+    candidates = []
+    for i, theta in enumerate(thetas):
+        target, voted = table[:, 1 + 2 * i, None], table[:, 2 + 2 * i, None]
         mixed = (1 - weights * voted) * model + weights * target  # (positions, weights)
         log_likelihood = np.log(np.maximum(mixed, 1e-30)).mean(axis=0)
-        i = int(np.argmax(log_likelihood))
-        if log_likelihood[i] > best[0]:
-            best = (log_likelihood[i], NextWordCache(theta=theta, weight=float(weights[i])))
-    return best[1]
+        best = int(np.argmax(log_likelihood))
+        candidates.append((log_likelihood[best], theta, float(weights[best])))
+    _, theta, weight = max(candidates)
+    return NextWordCache(theta=theta, weight=weight)
+
+
+def _model_likelihood(
+    language_model: LanguageModel, hidden: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor
+) -> tf.Tensor:
+    """(batch, q): the language model's probability of each true next word. Over the whole
+    vocabulary, so an out-of-vocabulary word counts as the model predicts it (as one token)."""
+    logits = language_model.logits(tf.gather(hidden, queries, batch_dims=1))
+    return tf.exp(-tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits))
 
 
 def _target_votes(
