@@ -66,21 +66,27 @@ def next_word_metrics(
     @tf.function(reduce_retracing=True)
     def score(tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, counted: tf.Tensor):
         hidden = language_model(tokens, training=False)
-        likely = _model_likelihood(language_model, hidden, queries, targets)
-        sums = []
-        for mixed in (None, cache):
-            probabilities = next_word_probabilities(language_model, hidden, tokens, queries, mixed)
-            target_probability = (
-                _with_cache(likely, hidden, tokens, queries, targets, mixed) if mixed else likely
-            )
-            flat = tf.boolean_mask(probabilities, counted)
-            flat_targets = tf.boolean_mask(targets, counted)
-            sums += [
-                -tf.reduce_sum(tf.math.log(tf.boolean_mask(target_probability, counted))),
-                tf.reduce_sum(tf.cast(tf.math.in_top_k(flat_targets, flat, 1), tf.float32)),
-                tf.reduce_sum(tf.cast(tf.math.in_top_k(flat_targets, flat, 5), tf.float32)),
-            ]
-        return tf.stack(sums)
+        scored_targets = tf.boolean_mask(targets, counted)
+        loss, top1, top5 = language_model.score(
+            tf.boolean_mask(tf.gather(hidden, queries, batch_dims=1), counted), scored_targets
+        )
+        alone = [tf.reduce_sum(loss), tf.reduce_sum(top1), tf.reduce_sum(top5)]
+        if cache is None:
+            return tf.stack(alone + alone)
+        target, voted = (
+            tf.boolean_mask(votes, counted)
+            for votes in _target_votes(hidden, tokens, queries, targets, cache.theta)
+        )
+        served_likelihood = (1 - cache.weight * voted) * tf.exp(-loss) + cache.weight * target
+        probabilities = tf.boolean_mask(
+            next_word_probabilities(language_model, hidden, tokens, queries, cache), counted
+        )
+        served = [
+            -tf.reduce_sum(tf.math.log(served_likelihood)),
+            tf.reduce_sum(tf.cast(tf.math.in_top_k(scored_targets, probabilities, 1), tf.float32)),
+            tf.reduce_sum(tf.cast(tf.math.in_top_k(scored_targets, probabilities, 5), tf.float32)),
+        ]
+        return tf.stack(alone + served)
 
     totals = np.zeros(6)
     count = 0
@@ -115,10 +121,15 @@ def fit_next_word_cache(
         """(positions, 1 + 2 * thetas): the model's probability of each next word, then per
         theta the cache's votes for it and its votes in all."""
         hidden = language_model(tokens, training=False)
-        parts = [_model_likelihood(language_model, hidden, queries, targets)]
+        loss = language_model.score(
+            tf.boolean_mask(tf.gather(hidden, queries, batch_dims=1), counted),
+            tf.boolean_mask(targets, counted),
+        )[0]
+        parts = [tf.exp(-loss)]
         for theta in thetas:
-            parts += _target_votes(hidden, tokens, queries, targets, theta)
-        return tf.boolean_mask(tf.stack(parts, axis=-1), counted)
+            votes = _target_votes(hidden, tokens, queries, targets, theta)
+            parts += [tf.boolean_mask(part, counted) for part in votes]
+        return tf.stack(parts, axis=-1)
 
     table = np.concatenate(
         [columns(*batch).numpy() for batch in _scored_batches(docs, context, max_positions)]
@@ -135,15 +146,6 @@ def fit_next_word_cache(
     return NextWordCache(theta=theta, weight=weight)
 
 
-def _model_likelihood(
-    language_model: LanguageModel, hidden: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor
-) -> tf.Tensor:
-    """(batch, q): the language model's probability of each true next word. Over the whole
-    vocabulary, so an out-of-vocabulary word counts as the model predicts it (as one token)."""
-    logits = language_model.logits(tf.gather(hidden, queries, batch_dims=1))
-    return tf.exp(-tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits))
-
-
 def _target_votes(
     hidden: tf.Tensor, tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, theta: float
 ) -> tuple[tf.Tensor, tf.Tensor]:
@@ -151,19 +153,6 @@ def _target_votes(
     weights, followers = cache_votes(hidden, tokens, queries, theta)
     hits = tf.cast(tf.equal(followers[:, None, :], targets[:, :, None]), weights.dtype)
     return tf.reduce_sum(weights * hits, axis=-1), tf.reduce_sum(weights, axis=-1)
-
-
-def _with_cache(
-    likely: tf.Tensor,
-    hidden: tf.Tensor,
-    tokens: tf.Tensor,
-    queries: tf.Tensor,
-    targets: tf.Tensor,
-    cache: NextWordCache,
-) -> tf.Tensor:
-    """The served probability of each true next word, from the model's alone (`likely`)."""
-    target, voted = _target_votes(hidden, tokens, queries, targets, cache.theta)
-    return (1 - cache.weight * voted) * likely + cache.weight * target
 
 
 def _scored_batches(
