@@ -63,6 +63,9 @@ class TrainConfig:
     clf_hidden: int = 64
     clf_dropout: float = 0.3
     clf_minutes: float = 14.0
+    # The n-gram model blended into the sentiment answer (`training/ngram_model.py`): how many
+    # unigrams and bigrams it weighs, the most frequent first; 0 = the LSTMs alone.
+    ngram_features: int = 100_000
 
     # next-word serving and evaluation
     next_word_context: int = 64  # tokens of context the exported model reads
@@ -143,6 +146,7 @@ PRESETS: dict[str, dict[str, object]] = {
         clf_learning_rate=5e-3,
         clf_epochs=2,
         clf_minutes=1.0,
+        ngram_features=2_000,
         next_word_context=16,
         next_word_eval_positions=500,
         backward_model=False,

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from training.config import TrainConfig
 from training.models import LanguageModel, NextWordCache, next_word_probabilities
+from training.ngram_model import NgramLogits
 from training.text import ensure_nonempty, keep_last, reverse_rows
 from training.train import review_tokens
 
@@ -41,14 +42,18 @@ def next_version(model_dir: Path) -> int:
 def sentiment_module(
     vectorizer: keras.layers.TextVectorization,
     classifiers: dict[str, keras.Model],
-    temperature: float,
+    ngram: NgramLogits | None,
+    blend: dict[str, float],
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
-    """Raw strings → probability of positive, averaging the logits of every reading direction."""
+    """Raw strings → probability of positive: the logits of every reading direction averaged,
+    then blended with the n-gram model's by the weights in `blend` (see `fit_blend`)."""
     archive = keras.export.ExportArchive()
     archive.track(vectorizer)
     for classifier in classifiers.values():
         archive.track(classifier)
+    if ngram is not None:
+        archive.track(ngram)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     @tf.autograph.experimental.do_not_convert  # plain graph code: nothing for AutoGraph to do
@@ -58,7 +63,10 @@ def sentiment_module(
             model((reverse_rows(ids) if direction == "backward" else ids).to_tensor())[:, 0]
             for direction, model in classifiers.items()
         ]  # each padded only to the longest text of the batch
-        return {"positive_probability": tf.sigmoid(tf.add_n(logits) / len(logits) / temperature)}
+        blended = blend["lstm"] * tf.add_n(logits) / len(logits)
+        if ngram is not None:
+            blended += blend["ngram"] * ngram(texts)
+        return {"positive_probability": tf.sigmoid(blended)}
 
     archive.add_endpoint("serving_default", serve)
     return archive

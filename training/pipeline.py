@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy.special import expit
 
 from training import report
 from training.config import TrainConfig
@@ -24,9 +25,11 @@ from training.export import (
     staged_version,
     write_version,
 )
+from training.ngram_model import NgramLogits, fit_ngram_model
 from training.text import build_vectorizer, encode, reverse_rows, save_vocabulary
 from training.train import (
-    fit_temperature,
+    blend_logits,
+    fit_blend,
     predict_logits,
     review_tokens,
     train_classifier,
@@ -98,24 +101,45 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     )
     print(f"next word: {_format(metrics)}")
 
-    # 4. The directions' logits averaged, then calibrated by a temperature fitted on validation.
-    val_logits = _ensemble_logits(classifiers, val_ids)
-    temperature = fit_temperature(val_logits, split.val_labels)
-    probabilities = _sigmoid(val_logits / temperature)
-    metrics |= _sentiment_metrics(probabilities, split.val_labels, temperature)
+    # 4. The sentiment answer: the directions' logits averaged, blended with the n-gram model's
+    #    by weights fitted on validation, which also calibrate it.
+    ngram = (
+        NgramLogits(
+            fit_ngram_model(
+                split.train_texts, split.train_labels, config.ngram_features, config.seed
+            )
+        )
+        if config.ngram_features > 0
+        else None
+    )
+
+    def member_logits(texts: list[str]) -> dict[str, np.ndarray]:
+        ids = review_tokens(_ragged(encode(vectorizer, texts)), config)
+        members = {"lstm": _ensemble_logits(classifiers, ids)}
+        if ngram is not None:
+            members["ngram"] = _ngram_logits(ngram, texts)
+        return members
+
+    val_members = member_logits(split.val_texts)
+    blend = fit_blend(val_members, split.val_labels)
+    probabilities = expit(blend_logits(val_members, blend))
+    metrics |= _sentiment_metrics(probabilities, split.val_labels, blend)
+    metrics |= _member_accuracies(val_members, split.val_labels, "accuracy")
     short_texts, short_labels = last_sentences(split.val_texts, split.val_labels)
     eval_sets = {"accuracy": (split.val_texts, split.val_labels)}
-
-    def accuracy_on(texts: list[str], labels: np.ndarray) -> float:
-        ids = review_tokens(_ragged(encode(vectorizer, texts)), config)
-        return _accuracy(_sigmoid(_ensemble_logits(classifiers, ids) / temperature), labels)
-
     if short_texts:
-        metrics["sentiment_short_accuracy"] = accuracy_on(short_texts, short_labels)
+        short_members = member_logits(short_texts)
+        metrics["sentiment_short_accuracy"] = _accuracy(
+            expit(blend_logits(short_members, blend)), short_labels
+        )
+        metrics |= _member_accuracies(short_members, short_labels, "short_accuracy")
         metrics["sentiment_short_texts"] = len(short_labels)
         eval_sets["short_accuracy"] = (short_texts, short_labels)
     if corpus.test_texts:
-        metrics["sentiment_test_accuracy"] = accuracy_on(corpus.test_texts, corpus.test_labels)
+        test_members = member_logits(corpus.test_texts)
+        metrics["sentiment_test_accuracy"] = _accuracy(
+            expit(blend_logits(test_members, blend)), corpus.test_labels
+        )
     print(f"sentiment: {_format(metrics)} ({_seconds(started)})")
 
     # 5. Baselines on the very same split, so the comparison is like for like.
@@ -138,7 +162,7 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         "training_seconds": round(time.monotonic() - started, 1),
     }
     archives = {
-        "sentiment": sentiment_module(vectorizer, classifiers, temperature, config),
+        "sentiment": sentiment_module(vectorizer, classifiers, ngram, blend, config),
         "next_word": next_word_module(vectorizer, forward, next_word_cache, config),
     }
 
@@ -173,7 +197,7 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
 
 
 def _sentiment_metrics(
-    probabilities: np.ndarray, labels: np.ndarray, temperature: float
+    probabilities: np.ndarray, labels: np.ndarray, blend: dict[str, float]
 ) -> dict[str, float]:
     clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
     log_loss = -np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped))
@@ -181,8 +205,20 @@ def _sentiment_metrics(
         "sentiment_accuracy": _accuracy(probabilities, labels),
         "sentiment_log_loss": float(log_loss),
         "sentiment_ece": report.expected_calibration_error(probabilities, labels),
-        "sentiment_temperature": temperature,
+        **{f"sentiment_{name}_weight": weight for name, weight in blend.items()},
         "sentiment_val_reviews": int(len(labels)),
+    }
+
+
+def _member_accuracies(
+    members: dict[str, np.ndarray], labels: np.ndarray, name: str
+) -> dict[str, float]:
+    """Each member's own accuracy, e.g. sentiment_lstm_short_accuracy (none for a lone member)."""
+    if len(members) == 1:
+        return {}
+    return {
+        f"sentiment_{member}_{name}": float(np.mean((logits >= 0) == (labels == 1)))
+        for member, logits in members.items()
     }
 
 
@@ -213,8 +249,10 @@ def _ensemble_logits(classifiers: dict[str, keras.Model], ids: tf.RaggedTensor) 
     return np.mean(logits, axis=0)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-z))
+def _ngram_logits(ngram: NgramLogits, texts: list[str]) -> np.ndarray:
+    return np.concatenate(
+        [ngram(tf.constant(texts[i : i + 1024])).numpy() for i in range(0, len(texts), 1024)]
+    )
 
 
 def _ragged(ids: list[np.ndarray]) -> tf.RaggedTensor:

@@ -204,13 +204,23 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
     are the dicts of training.baselines (an empty dict when they were not computed). `figures`
     are image files next to the report, embedded at the end.
     """
+    blended = "sentiment_ngram_weight" in metrics
     sentiment = [
         [
-            "LSTM classifier (ours)",
+            "LSTMs blended with the n-gram model (ours)" if blended else "LSTM classifier (ours)",
             _format(metrics.get(SENTIMENT_ACCURACY), "percent"),
             _format(metrics.get("sentiment_short_accuracy"), "percent"),
         ]
     ]
+    if blended:
+        for name, member in [("the LSTMs alone", "lstm"), ("the n-gram model alone", "ngram")]:
+            sentiment.append(
+                [
+                    name,
+                    _format(metrics.get(f"sentiment_{member}_accuracy"), "percent"),
+                    _format(metrics.get(f"sentiment_{member}_short_accuracy"), "percent"),
+                ]
+            )
     for name, key in [
         ("TF-IDF uni+bigrams + logistic regression", "tfidf_lr"),
         ("NB-LR uni-to-trigrams (Wang & Manning 2012)", "nb_lr"),
@@ -262,6 +272,11 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         "",
         "Last sentences: each validation review's last sentence of 5-30 words, labelled like its",
         "review; a noisy stand-in for the short single sentences users send.",
+        *(
+            ["Ours blends in its own n-gram model (uni+bigrams, logistic regression)."]
+            if blended
+            else []
+        ),
         "",
         *_table(["Model", "Reviews", "Last sentences"], sentiment),
         "",

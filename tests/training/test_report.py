@@ -96,6 +96,12 @@ def test_write_report_tables(tmp_path: Path) -> None:
         "sentiment_short_accuracy": 0.8,
         "sentiment_ece": 0.0123,
         "sentiment_val_reviews": 2500,
+        "sentiment_lstm_weight": 0.4,
+        "sentiment_ngram_weight": 0.3,
+        "sentiment_lstm_accuracy": 0.891,
+        "sentiment_lstm_short_accuracy": 0.75,
+        "sentiment_ngram_accuracy": 0.887,
+        "sentiment_ngram_short_accuracy": 0.76,
         "next_word_top1": 0.2345,
         "next_word_top5": 0.4321,
         "next_word_perplexity": 98.76,
@@ -115,7 +121,9 @@ def test_write_report_tables(tmp_path: Path) -> None:
     }
     write_report(tmp_path / "report.md", metrics, baselines, figures=["reliability.png"])
     text = (tmp_path / "report.md").read_text()
-    assert "| LSTM classifier (ours) | 89.60% | 80.00% |" in text
+    assert "| LSTMs blended with the n-gram model (ours) | 89.60% | 80.00% |" in text
+    assert "| the LSTMs alone | 89.10% | 75.00% |" in text
+    assert "| the n-gram model alone | 88.70% | 76.00% |" in text
     assert "| NB-LR uni-to-trigrams (Wang & Manning 2012) | 91.76% | 70.00% |" in text
     assert "| TF-IDF uni+bigrams + logistic regression | 90.84% | – |" in text
     assert "| LSTM language model with its cache (ours) | 23.45% | 43.21% | 98.8 |" in text

@@ -1,0 +1,90 @@
+"""The sentiment model's second member: TF-IDF over word unigrams and bigrams with logistic
+regression, blended with the LSTMs' answer.
+
+Why a linear model beside the LSTMs: the two err on different texts. On the held-out movies,
+averaging their calibrated logits gave 75.5% on last sentences against 73.4% for the LSTMs
+alone (and 74.3% for this model alone), at no cost on whole reviews; it takes 15 seconds to fit
+and a hash lookup per word to serve.
+
+It is fitted with scikit-learn on texts put through the tokenizer's own `standardize`, and served
+by `NgramLogits`, a Keras layer that recomputes the very same features with TensorFlow ops, so
+the exported model still takes raw strings and needs nothing but TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from training.text import standardize, standardized
+
+
+@dataclass(frozen=True)
+class NgramModel:
+    """A fitted model: logit = weights . x + bias, x the L2-normalised (1 + log count) * idf."""
+
+    vocabulary: list[str]  # unigrams and bigrams ("not good"), the most frequent first
+    idf: np.ndarray  # (len(vocabulary),)
+    weights: np.ndarray  # (len(vocabulary),)
+    bias: float
+
+
+def fit_ngram_model(
+    texts: list[str], labels: np.ndarray, max_ngrams: int, seed: int = 0
+) -> NgramModel:
+    # Sublinear tf: the tenth "great" says less than the first. C as the TF-IDF baseline's,
+    # chosen by cross-validation on training reviews.
+    vectorizer = TfidfVectorizer(
+        token_pattern=r"\S+",  # `standardize` already split words and punctuation by spaces
+        lowercase=False,
+        ngram_range=(1, 2),
+        max_features=max_ngrams,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+    features = vectorizer.fit_transform(standardized(texts))
+    model = LogisticRegression(C=30.0, solver="liblinear", random_state=seed)
+    model.fit(features, np.asarray(labels))
+    return NgramModel(
+        vocabulary=vectorizer.get_feature_names_out().tolist(),
+        idf=vectorizer.idf_.astype(np.float32),
+        weights=model.coef_[0].astype(np.float32),
+        bias=float(model.intercept_[0]),
+    )
+
+
+class NgramLogits(keras.layers.Layer):
+    """Raw strings → the n-gram model's logits, as scikit-learn computes them."""
+
+    def __init__(self, model: NgramModel, **kwargs: object) -> None:
+        super().__init__(trainable=False, **kwargs)
+        self.counter = keras.layers.TextVectorization(
+            standardize=standardize,
+            split="whitespace",
+            ngrams=2,
+            output_mode="count",
+            vocabulary=model.vocabulary,
+            sparse=True,
+        )
+        # Column 0 of the counts is every n-gram outside the vocabulary: no idf, no weight.
+        self.idf = tf.constant(np.concatenate([[0.0], model.idf]), tf.float32)
+        self.ngram_weights = tf.constant(np.concatenate([[0.0], model.weights]), tf.float32)
+        self.bias = model.bias
+
+    def call(self, texts: tf.Tensor) -> tf.Tensor:
+        counts = self.counter(texts)  # sparse (texts, 1 + vocabulary)
+        rows, columns = counts.indices[:, 0], counts.indices[:, 1]
+        tf_idf = (1.0 + tf.math.log(tf.cast(counts.values, tf.float32))) * tf.gather(
+            self.idf, columns
+        )
+        texts_count = tf.shape(texts, out_type=tf.int64)[0]
+        norms = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(tf_idf), rows, texts_count))
+        scores = tf.math.unsorted_segment_sum(
+            tf_idf * tf.gather(self.ngram_weights, columns), rows, texts_count
+        )
+        return scores / tf.maximum(norms, 1e-12) + self.bias
