@@ -10,7 +10,7 @@ instead would leave the first words of every window with almost no history, whic
 reading each review whole, never lacks.
 
 The next-word model's cache (`models.NextWordCache`) has two numbers fitted here, on held-out
-reviews the metrics do not score, as the sentiment model's temperature is fitted on validation.
+reviews the metrics do not score, as the sentiment model's blend weights are fitted on validation.
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ class ConcatPooling(layers.Layer):
 
 
 def build_classifier(config: TrainConfig) -> keras.Model:
-    """Token ids → logit of 'positive' (a temperature and a sigmoid turn it into a probability)."""
+    """Token ids → logit of 'positive' (blended and calibrated by `train.fit_blend`)."""
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     x = layers.Embedding(config.vocab_size, config.embedding_dim, mask_zero=True, name="embedding")(
         tokens
