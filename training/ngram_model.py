@@ -28,7 +28,7 @@ from training.text import standardize, standardized
 class NgramModel:
     """A fitted model: logit = weights . x + bias, x the L2-normalised (1 + log count) * idf."""
 
-    vocabulary: list[str]  # unigrams and bigrams ("not good"), the most frequent first
+    vocabulary: list[str]  # the most frequent unigrams and bigrams ("not good"), A to Z
     idf: np.ndarray  # (len(vocabulary),)
     weights: np.ndarray  # (len(vocabulary),)
     bias: float
