@@ -124,22 +124,16 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     blend = fit_blend(val_members, split.val_labels)
     probabilities = expit(blend_logits(val_members, blend))
     metrics |= _sentiment_metrics(probabilities, split.val_labels, blend)
-    metrics |= _member_accuracies(val_members, split.val_labels, "accuracy")
+    metrics |= _accuracies(val_members, blend, split.val_labels, "accuracy")
     short_texts, short_labels = last_sentences(split.val_texts, split.val_labels)
     eval_sets = {"accuracy": (split.val_texts, split.val_labels)}
     if short_texts:
-        short_members = member_logits(short_texts)
-        metrics["sentiment_short_accuracy"] = _accuracy(
-            expit(blend_logits(short_members, blend)), short_labels
-        )
-        metrics |= _member_accuracies(short_members, short_labels, "short_accuracy")
+        metrics |= _accuracies(member_logits(short_texts), blend, short_labels, "short_accuracy")
         metrics["sentiment_short_texts"] = len(short_labels)
         eval_sets["short_accuracy"] = (short_texts, short_labels)
     if corpus.test_texts:
         test_members = member_logits(corpus.test_texts)
-        metrics["sentiment_test_accuracy"] = _accuracy(
-            expit(blend_logits(test_members, blend)), corpus.test_labels
-        )
+        metrics |= _accuracies(test_members, blend, corpus.test_labels, "test_accuracy")
     print(f"sentiment: {_format(metrics)} ({_seconds(started)})")
 
     # 5. Baselines on the very same split, so the comparison is like for like.
@@ -210,16 +204,15 @@ def _sentiment_metrics(
     }
 
 
-def _member_accuracies(
-    members: dict[str, np.ndarray], labels: np.ndarray, name: str
+def _accuracies(
+    members: dict[str, np.ndarray], blend: dict[str, float], labels: np.ndarray, name: str
 ) -> dict[str, float]:
-    """Each member's own accuracy, e.g. sentiment_lstm_short_accuracy (none for a lone member)."""
-    if len(members) == 1:
-        return {}
-    return {
-        f"sentiment_{member}_{name}": float(np.mean((logits >= 0) == (labels == 1)))
-        for member, logits in members.items()
-    }
+    """sentiment_<name> of the blend and, when there are several members, sentiment_<member>_<name>
+    of each alone (e.g. sentiment_lstm_short_accuracy)."""
+    found = {f"sentiment_{name}": _accuracy(expit(blend_logits(members, blend)), labels)}
+    if len(members) > 1:
+        found |= {f"sentiment_{m}_{name}": _accuracy(expit(z), labels) for m, z in members.items()}
+    return found
 
 
 def _baselines(
