@@ -9,8 +9,9 @@ STRIDE and each scores its last STRIDE positions). Cutting the reviews into trai
 instead would leave the first words of every window with almost no history, which the trigram,
 reading each review whole, never lacks.
 
-The next-word model's cache (`models.NextWordCache`) has two numbers fitted here, on held-out
-reviews the metrics do not score, as the sentiment model's blend weights are fitted on validation.
+What the next-word model mixes into its softmax (`models.NextWordMix`: a cache of the text's own
+history and a trigram model) is weighed here, on held-out reviews the metrics do not score, as the
+sentiment model's blend weights are fitted on validation.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from training.models import LanguageModel, NextWordCache, cache_votes, next_word_probabilities
+from training.models import LanguageModel, NextWordMix, cache_votes, next_word_probabilities
+from training.trigram_model import TrigramProbabilities
 
 STRIDE = 16  # positions scored per window: 1 + context / STRIDE LSTM steps per scored word
 
@@ -57,10 +59,10 @@ def next_word_metrics(
     docs: list[np.ndarray],
     context: int,
     max_positions: int,
-    cache: NextWordCache | None = None,
+    mix: NextWordMix | None = None,
 ) -> dict[str, float]:
     """Perplexity and top-1 / top-5 accuracy over the scored positions of `docs`: `next_word_*`
-    of what is served (the language model with its cache), `next_word_lstm_*` of the language
+    of what is served (the language model with its mix), `next_word_lstm_*` of the language
     model alone."""
 
     @tf.function(reduce_retracing=True)
@@ -71,15 +73,15 @@ def next_word_metrics(
             tf.boolean_mask(tf.gather(hidden, queries, batch_dims=1), counted), scored_targets
         )
         alone = [tf.reduce_sum(loss), tf.reduce_sum(top1), tf.reduce_sum(top5)]
-        if cache is None:
+        if mix is None:
             return tf.stack(alone + alone)
-        target, voted = (
-            tf.boolean_mask(votes, counted)
-            for votes in _target_votes(hidden, tokens, queries, targets, cache.theta)
-        )
-        served_likelihood = (1 - cache.weight * voted) * tf.exp(-loss) + cache.weight * target
+        likelihoods = [
+            tf.boolean_mask(column, counted)
+            for column in _target_likelihoods(hidden, tokens, queries, targets, mix)
+        ]
+        served_likelihood = _mixed(tf.exp(-loss), *likelihoods, mix)
         probabilities = tf.boolean_mask(
-            next_word_probabilities(language_model, hidden, tokens, queries, cache), counted
+            next_word_probabilities(language_model, hidden, tokens, queries, mix), counted
         )
         served = [
             -tf.reduce_sum(tf.math.log(served_likelihood)),
@@ -95,6 +97,7 @@ def next_word_metrics(
         count += int(counted.sum())
     count = max(count, 1)
     served, alone = totals[3:] / count, totals[:3] / count
+    mix = mix or NextWordMix()
     return {
         "next_word_perplexity": float(np.exp(served[0])),
         "next_word_top1": float(served[1]),
@@ -103,23 +106,31 @@ def next_word_metrics(
         "next_word_lstm_top1": float(alone[1]),
         "next_word_lstm_top5": float(alone[2]),
         "next_word_eval_positions": count,
-        "next_word_cache_theta": cache.theta if cache else 0.0,
-        "next_word_cache_weight": cache.weight if cache else 0.0,
+        "next_word_cache_theta": mix.cache_theta,
+        "next_word_cache_weight": mix.cache_weight,
+        "next_word_trigram_weight": mix.trigram_weight,
     }
 
 
-def fit_next_word_cache(
-    language_model: LanguageModel, docs: list[np.ndarray], context: int, max_positions: int
-) -> NextWordCache:
-    """The cache's theta and weight that maximise the likelihood of the next words of `docs`
-    (held-out text the metrics do not score), by grid search."""
+def fit_next_word_mix(
+    language_model: LanguageModel,
+    trigram: TrigramProbabilities | None,
+    docs: list[np.ndarray],
+    context: int,
+    max_positions: int,
+) -> NextWordMix:
+    """The mix's cache theta, cache weight and trigram weight that maximise the likelihood of
+    the next words of `docs` (held-out text the metrics do not score), by grid search."""
     thetas = (0.1, 0.2, 0.3, 0.5, 0.8)
-    weights = np.linspace(0.0, 0.3, 31)
+    cache_weights = np.linspace(0.0, 0.3, 31)[:, None]
+    trigram_weights = (
+        np.linspace(0.0, 0.8, 17)[None, :] if trigram is not None else np.zeros((1, 1))
+    )
 
     @tf.function(reduce_retracing=True)
     def columns(tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, counted: tf.Tensor):
-        """(positions, 1 + 2 * thetas): the model's probability of each next word, then per
-        theta the cache's votes for it and its votes in all."""
+        """(positions, 2 + 2 * thetas): the language model's and the trigram's probability of
+        each next word, then per theta the cache's votes for it and its votes in all."""
         hidden = language_model(tokens, training=False)
         loss = language_model.score(
             tf.boolean_mask(tf.gather(hidden, queries, batch_dims=1), counted),
@@ -129,21 +140,56 @@ def fit_next_word_cache(
         for theta in thetas:
             votes = _target_votes(hidden, tokens, queries, targets, theta)
             parts += [tf.boolean_mask(part, counted) for part in votes]
+        parts.append(tf.boolean_mask(_trigram_target(trigram, tokens, queries, targets), counted))
         return tf.stack(parts, axis=-1)
 
     table = np.concatenate(
         [columns(*batch).numpy() for batch in _scored_batches(docs, context, max_positions)]
     )
-    model = table[:, :1]
+    model, in_trigram = table[:, 0, None, None], table[:, -1, None, None]
     candidates = []
     for i, theta in enumerate(thetas):
-        target, voted = table[:, 1 + 2 * i, None], table[:, 2 + 2 * i, None]
-        mixed = (1 - weights * voted) * model + weights * target  # (positions, weights)
-        log_likelihood = np.log(np.maximum(mixed, 1e-30)).mean(axis=0)
-        best = int(np.argmax(log_likelihood))
-        candidates.append((log_likelihood[best], theta, float(weights[best])))
-    _, theta, weight = max(candidates)
-    return NextWordCache(theta=theta, weight=weight)
+        target, voted = table[:, 1 + 2 * i, None, None], table[:, 2 + 2 * i, None, None]
+        with_cache = (1 - cache_weights * voted) * model + cache_weights * target
+        mixed = (1 - trigram_weights) * with_cache + trigram_weights * in_trigram
+        log_likelihood = np.log(np.maximum(mixed, 1e-30)).mean(axis=0)  # (cache, trigram)
+        best = np.unravel_index(np.argmax(log_likelihood), log_likelihood.shape)
+        candidates.append(
+            (
+                log_likelihood[best],
+                theta,
+                float(cache_weights[best[0], 0]),
+                float(trigram_weights[0, best[1]]),
+            )
+        )
+    _, theta, cache_weight, trigram_weight = max(candidates)
+    return NextWordMix(theta, cache_weight, trigram, trigram_weight)
+
+
+def _target_likelihoods(
+    hidden: tf.Tensor, tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, mix: NextWordMix
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(batch, q) each: the cache's votes for the true next word, its votes in all, and the
+    trigram's probability of it."""
+    target, voted = _target_votes(hidden, tokens, queries, targets, mix.cache_theta)
+    return target, voted, _trigram_target(mix.trigram, tokens, queries, targets)
+
+
+def _trigram_target(
+    trigram: TrigramProbabilities | None, tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor
+) -> tf.Tensor:
+    """(batch, q) the trigram's probability of the true next word (0 without a trigram)."""
+    if trigram is None:
+        return tf.zeros(tf.shape(queries), tf.float32)
+    return tf.gather(trigram.after(tokens, queries), targets, batch_dims=2)
+
+
+def _mixed(
+    model: tf.Tensor, target: tf.Tensor, voted: tf.Tensor, trigram: tf.Tensor, mix: NextWordMix
+) -> tf.Tensor:
+    """The served probability of the true next word, from its parts (`models.NextWordMix`)."""
+    with_cache = (1 - mix.cache_weight * voted) * model + mix.cache_weight * target
+    return (1 - mix.trigram_weight) * with_cache + mix.trigram_weight * trigram
 
 
 def _target_votes(

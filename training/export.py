@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from training.config import TrainConfig
-from training.models import LanguageModel, NextWordCache, next_word_probabilities
+from training.models import LanguageModel, NextWordMix, next_word_probabilities
 from training.ngram_model import NgramLogits
 from training.text import ensure_nonempty, keep_last, reverse_rows
 from training.train import review_tokens
@@ -75,13 +75,15 @@ def sentiment_module(
 def next_word_module(
     vectorizer: keras.layers.TextVectorization,
     language_model: LanguageModel,
-    cache: NextWordCache | None,
+    mix: NextWordMix | None,
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
     """Raw strings and k → the k likeliest next words of each text and their probabilities."""
     archive = keras.export.ExportArchive()
     archive.track(vectorizer)
     archive.track(language_model)
+    if mix is not None and mix.trigram is not None:
+        archive.track(mix.trigram)
     vocabulary = tf.constant(vectorizer.get_vocabulary())
     max_k = config.vocab_size - 2  # every word but padding and the out-of-vocabulary token
 
@@ -97,7 +99,7 @@ def next_word_module(
         tokens = ids.to_tensor()
         hidden = language_model(tokens, training=False)  # (batch, time, embedding)
         last = ids.row_lengths()[:, None] - 1  # each text's last word: what comes after it?
-        probabilities = next_word_probabilities(language_model, hidden, tokens, last, cache)[:, 0]
+        probabilities = next_word_probabilities(language_model, hidden, tokens, last, mix)[:, 0]
         top = tf.math.top_k(probabilities, k=tf.clip_by_value(k, 1, max_k))
         return {"words": tf.gather(vocabulary, top.indices), "probabilities": top.values}
 

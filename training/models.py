@@ -19,6 +19,7 @@ from keras import layers
 
 from training.config import TrainConfig
 from training.text import OOV_ID, PAD_ID
+from training.trigram_model import TrigramProbabilities
 
 
 class LanguageModel(keras.Model):
@@ -110,17 +111,24 @@ class LanguageModel(keras.Model):
 
 
 @dataclass(frozen=True)
-class NextWordCache:
-    """How much the next-word prediction trusts the text's own history (fitted on held-out text).
+class NextWordMix:
+    """What the served next-word prediction mixes into the language model's softmax, and how
+    much (the weights are fitted on held-out text, `evaluate.fit_next_word_mix`):
 
-    A continuous cache (Grave, Joulin & Usunier, ICLR 2017): every earlier position of the text
-    votes for the word that followed it, weighted by softmax(theta * h_t . h_i) over those
-    positions, so a name or a phrase the text has already used becomes likelier again. The
-    prediction is (1 - weight) * the language model's softmax + weight * those votes.
+    - a continuous cache (Grave, Joulin & Usunier, ICLR 2017): every earlier position of the text
+      votes for the word that followed it, weighted by softmax(cache_theta * h_t . h_i) over those
+      positions, so a name or a phrase the text has already used becomes likelier again;
+    - a Kneser-Ney trigram model of the text's last two words (`training/trigram_model.py`): it
+      remembers the exact phrases the LSTM blurs.
+
+    P = (1 - trigram_weight) * ((1 - cache_weight) * softmax + cache_weight * votes)
+        + trigram_weight * trigram
     """
 
-    theta: float
-    weight: float
+    cache_theta: float = 0.0
+    cache_weight: float = 0.0
+    trigram: TrigramProbabilities | None = None
+    trigram_weight: float = 0.0
 
 
 def cache_votes(
@@ -147,25 +155,47 @@ def next_word_probabilities(
     hidden: tf.Tensor,
     tokens: tf.Tensor,
     queries: tf.Tensor,
-    cache: NextWordCache | None,
+    mix: NextWordMix | None,
 ) -> tf.Tensor:
     """(batch, q, vocab_size) probabilities of the word after each query position, never padding
-    or the out-of-vocabulary token: the language model's, mixed with the cache's if any."""
-    model = tf.nn.softmax(language_model.next_word_logits(tf.gather(hidden, queries, batch_dims=1)))
-    if cache is None or cache.weight == 0:
-        return model
-    weights, followers = cache_votes(hidden, tokens, queries, cache.theta)
+    or the out-of-vocabulary token: the language model's, mixed as `mix` says."""
+    probabilities = tf.nn.softmax(
+        language_model.next_word_logits(tf.gather(hidden, queries, batch_dims=1))
+    )
+    if mix is None:
+        return probabilities
+    if mix.cache_weight > 0:
+        votes, voted = _cache_distribution(
+            hidden, tokens, queries, mix.cache_theta, language_model.vocab_size
+        )
+        probabilities = (1 - mix.cache_weight * voted) * probabilities + mix.cache_weight * votes
+    if mix.trigram is not None and mix.trigram_weight > 0:
+        trigram = mix.trigram.after(tokens, queries) * _real_words(language_model.vocab_size)
+        trigram /= tf.reduce_sum(trigram, axis=-1, keepdims=True)
+        probabilities = (1 - mix.trigram_weight) * probabilities + mix.trigram_weight * trigram
+    return probabilities
+
+
+def _cache_distribution(
+    hidden: tf.Tensor, tokens: tf.Tensor, queries: tf.Tensor, theta: float, vocab_size: int
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The cache's votes spread over the vocabulary (batch, q, vocab_size), and their total
+    (batch, q, 1): 1, or 0 for a query with no history."""
+    weights, followers = cache_votes(hidden, tokens, queries, theta)
     # Scatter each vote onto its word: segment (row, query, word) of a flat (batch*q*vocab).
     batch, n_queries = tf.shape(weights)[0], tf.shape(weights)[1]
-    vocab_size = language_model.vocab_size
     rows = tf.range(batch)[:, None, None] * n_queries + tf.range(n_queries)[None, :, None]
     segments = rows * vocab_size + tf.cast(followers, tf.int32)[:, None, :]
     votes = tf.math.unsorted_segment_sum(
         tf.reshape(weights, [-1]), tf.reshape(segments, [-1]), batch * n_queries * vocab_size
     )
     votes = tf.reshape(votes, [batch, n_queries, vocab_size])
-    voted = tf.reduce_sum(weights, axis=-1, keepdims=True)  # 1, or 0 with no history
-    return (1 - cache.weight * voted) * model + cache.weight * votes
+    return votes, tf.reduce_sum(weights, axis=-1, keepdims=True)
+
+
+def _real_words(vocab_size: int) -> tf.Tensor:
+    """1 for every word the model may suggest, 0 for padding and the out-of-vocabulary token."""
+    return 1.0 - tf.reduce_sum(tf.one_hot([PAD_ID, OOV_ID], vocab_size), axis=0)
 
 
 class ConcatPooling(layers.Layer):

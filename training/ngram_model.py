@@ -1,14 +1,18 @@
-"""The sentiment model's second member: TF-IDF over word unigrams and bigrams with logistic
-regression, blended with the LSTMs' answer.
+"""The sentiment model's second member: naive-Bayes-weighted TF-IDF over word unigrams, bigrams
+and trigrams with logistic regression, blended with the LSTMs' answer.
 
-Why a linear model beside the LSTMs: the two err on different texts. In the `full` run, on the
-held-out movies, averaging their calibrated logits gave 75.2% on last sentences against 73.0% for
-the LSTMs alone (73.9% for this model alone), and the same on whole reviews (90.9%); it takes
-15 seconds to fit and a hash lookup per n-gram to serve.
+Why a linear model beside the LSTMs: the two err on different texts. Scaling each TF-IDF feature
+by its naive-Bayes log-count ratio (how much likelier it is in positive than in negative reviews,
+as NBSVM does, Wang & Manning 2012) lets the regression start from what each n-gram says on its
+own. On the `full` run's held-out movies, blended with the LSTMs it gave 91.4% on reviews and
+75.4% on last sentences, against 90.9% and 75.2% for plain TF-IDF uni+bigrams (measured on both
+seeds' splits, see the README); it takes under a minute to fit and a hash lookup per n-gram to
+serve.
 
 It is fitted with scikit-learn on texts put through the tokenizer's own `standardize`, and served
 by `NgramLogits`, a Keras layer that recomputes the very same features with TensorFlow ops, so
-the exported model still takes raw strings and needs nothing but TensorFlow.
+the exported model still takes raw strings and needs nothing but TensorFlow. The ratio is folded
+into the weights: (x * r) . w = x . (r * w).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -28,34 +33,49 @@ from training.text import standardize, standardized
 class NgramModel:
     """A fitted model: logit = weights . x + bias, x the L2-normalised (1 + log count) * idf."""
 
-    vocabulary: list[str]  # the most frequent unigrams and bigrams ("not good"), A to Z
+    vocabulary: list[str]  # the most frequent n-grams ("not good", "waste of time"), A to Z
     idf: np.ndarray  # (len(vocabulary),)
-    weights: np.ndarray  # (len(vocabulary),)
+    weights: np.ndarray  # (len(vocabulary),) the regression's, times the log-count ratio
     bias: float
+
+
+NGRAM_ORDER = 3  # unigrams to trigrams
 
 
 def fit_ngram_model(
     texts: list[str], labels: np.ndarray, max_ngrams: int, seed: int = 0
 ) -> NgramModel:
-    # Sublinear tf: the tenth "great" says less than the first. C as the TF-IDF baseline's,
-    # chosen by cross-validation on training reviews.
+    labels = np.asarray(labels)
+    # Sublinear tf: the tenth "great" says less than the first.
     vectorizer = TfidfVectorizer(
         token_pattern=r"\S+",  # `standardize` already split words and punctuation by spaces
         lowercase=False,
-        ngram_range=(1, 2),
+        ngram_range=(1, NGRAM_ORDER),
         max_features=max_ngrams,
         sublinear_tf=True,
         dtype=np.float32,
     )
     features = vectorizer.fit_transform(standardized(texts))
+    ratio = log_count_ratio((features > 0).astype(np.float32), labels)
+    # Weak regularisation: C = 10 to 100 gave the same blend within noise on two splits.
     model = LogisticRegression(C=30.0, solver="liblinear", random_state=seed)
-    model.fit(features, np.asarray(labels))
+    model.fit(features @ sparse.diags(ratio), labels)
     return NgramModel(
         vocabulary=vectorizer.get_feature_names_out().tolist(),
         idf=vectorizer.idf_.astype(np.float32),
-        weights=model.coef_[0].astype(np.float32),
+        weights=(model.coef_[0] * ratio).astype(np.float32),
         bias=float(model.intercept_[0]),
     )
+
+
+def log_count_ratio(
+    features: sparse.spmatrix, labels: np.ndarray, alpha: float = 1.0
+) -> np.ndarray:
+    """r = log((p / |p|_1) / (q / |q|_1)), p and q the smoothed feature counts per class."""
+    labels = np.asarray(labels)
+    p = alpha + np.asarray(features[labels == 1].sum(axis=0)).ravel()
+    q = alpha + np.asarray(features[labels == 0].sum(axis=0)).ravel()
+    return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
 
 
 class NgramLogits(keras.layers.Layer):
@@ -66,7 +86,7 @@ class NgramLogits(keras.layers.Layer):
         self.counter = keras.layers.TextVectorization(
             standardize=standardize,
             split="whitespace",
-            ngrams=2,
+            ngrams=NGRAM_ORDER,
             output_mode="count",
             vocabulary=model.vocabulary,
             sparse=True,

@@ -16,7 +16,7 @@ from scipy.special import expit
 from training import report
 from training.config import TrainConfig
 from training.data import Corpus, Split, last_sentences, load_corpus, split_by_movie, subsample
-from training.evaluate import fit_next_word_cache, next_word_metrics
+from training.evaluate import fit_next_word_mix, next_word_metrics
 from training.export import (
     next_version,
     next_word_module,
@@ -26,7 +26,7 @@ from training.export import (
     write_version,
 )
 from training.ngram_model import NgramLogits, fit_ngram_model
-from training.text import build_vectorizer, encode, reverse_rows, save_vocabulary
+from training.text import PAD_ID, build_vectorizer, encode, reverse_rows, save_vocabulary
 from training.train import (
     blend_logits,
     fit_blend,
@@ -35,6 +35,7 @@ from training.train import (
     train_classifier,
     train_language_model,
 )
+from training.trigram_model import TrigramProbabilities, fit_kneser_ney, prune_singletons
 
 
 @dataclass
@@ -87,17 +88,26 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
             log_dir / direction,
         )
         print(f"{direction} models trained ({_seconds(started)})")
+    # The forward language model serves next words, mixed with a cache of the text's own history
+    # and a trigram model of the corpus, weighed on held-out reviews.
     forward = language_models["forward"]
-    next_word_cache = (
-        # The validation reviews from the last one back: others than the metrics score first.
-        fit_next_word_cache(
-            forward, lm_val[::-1], config.next_word_context, config.next_word_cache_positions
+    trigram = (
+        TrigramProbabilities(
+            prune_singletons(fit_kneser_ney(lm_train, vocab_size, zero_mass=(PAD_ID,)))
         )
-        if config.next_word_cache_positions > 0
+        if config.next_word_trigram
+        else None
+    )
+    next_word_mix = (
+        # The validation reviews from the last one back: others than the metrics score first.
+        fit_next_word_mix(
+            forward, trigram, lm_val[::-1], config.next_word_context, config.next_word_mix_positions
+        )
+        if config.next_word_mix_positions > 0
         else None
     )
     metrics = next_word_metrics(
-        forward, lm_val, config.next_word_context, config.next_word_eval_positions, next_word_cache
+        forward, lm_val, config.next_word_context, config.next_word_eval_positions, next_word_mix
     )
     print(f"next word: {_format(metrics)}")
 
@@ -157,7 +167,7 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     }
     archives = {
         "sentiment": sentiment_module(vectorizer, classifiers, ngram, blend, config),
-        "next_word": next_word_module(vectorizer, forward, next_word_cache, config),
+        "next_word": next_word_module(vectorizer, forward, next_word_mix, config),
     }
 
     def extra_files(directory: Path) -> None:

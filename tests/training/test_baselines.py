@@ -11,15 +11,13 @@ import numpy as np
 import pytest
 
 from training.baselines import (
-    fit_kneser_ney,
     kneser_ney_trigram,
-    log_count_ratio,
     nb_logistic_regression,
-    next_word_probabilities,
     preprocess,
     sentiment_baselines,
     tfidf_logistic_regression,
 )
+from training.ngram_model import log_count_ratio
 
 POSITIVE = "great wonderful excellent loved brilliant superb moving fantastic".split()
 NEGATIVE = "awful terrible boring hated dull worst poor waste".split()
@@ -146,57 +144,3 @@ def test_never_rank_excluded_ids() -> None:
     assert allowed["kn_trigram_top1"] == pytest.approx(np.mean(targets != 4))
     assert math.isfinite(excluded["kn_trigram_perplexity"])
     assert excluded["kn_trigram_perplexity"] == pytest.approx(allowed["kn_trigram_perplexity"])
-
-
-def test_sum_kneser_ney_probabilities_to_one() -> None:
-    model = fit_kneser_ney(trigram_documents(30, seed=0), VOCAB, zero_mass=(0,))
-    rng = np.random.default_rng(1)
-    u = np.append(rng.integers(1, VOCAB + 1, size=50), VOCAB)  # VOCAB is begin-of-document
-    v = np.append(rng.integers(1, VOCAB, size=50), 7)
-    probs = next_word_probabilities(model, u, v)
-    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
-    assert np.all(probs[:, 0] == 0)  # padding has no mass
-    assert np.all(probs[:, 1:] > 0)  # every word, seen or not, keeps some
-
-
-def reference_probability(documents: list[list[int]], size: int, u: int, v: int, w: int) -> float:
-    """Interpolated Kneser-Ney from the textbook formulas, with dictionaries (D = 0.75)."""
-    bos, d = size, 0.75
-    trigrams: Counter = Counter()
-    bigram_types = set()
-    for doc in documents:
-        padded = [bos, *doc]
-        bigram_types |= set(zip(padded, padded[1:], strict=False))
-        trigrams.update(zip(padded, padded[1:], padded[2:], strict=False))
-    continuation = Counter((b, c) for (_, b, c) in trigrams)  # N1+(. v w)
-    left = Counter(c for (_, c) in bigram_types)  # N1+(. w)
-
-    def unigram(x: int) -> float:
-        total = sum(left.values())
-        return max(left[x] - d, 0) / total + d * len(left) / total / (size - 1)  # no padding
-
-    def bigram(x: int) -> float:
-        row = {c: n for (b, c), n in continuation.items() if b == v}
-        if not row:
-            return unigram(x)
-        total = sum(row.values())
-        return max(row.get(x, 0) - d, 0) / total + d * len(row) / total * unigram(x)
-
-    row = {c: n for (a, b, c), n in trigrams.items() if (a, b) == (u, v)}
-    if not row:
-        return bigram(w)
-    total = sum(row.values())
-    return max(row.get(w, 0) - d, 0) / total + d * len(row) / total * bigram(w)
-
-
-def test_match_kneser_ney_with_reference_formulas() -> None:
-    documents = [[2, 3, 4, 2, 3, 5], [3, 4, 2, 1], [2, 3, 4], [5, 5, 5, 2]]
-    size = 6
-    model = fit_kneser_ney([np.array(doc) for doc in documents], size, zero_mass=(0,))
-    histories = [(2, 3), (3, 4), (size, 2), (size, 5), (5, 5), (4, 4), (1, 2)]
-    u, v = (np.array(column) for column in zip(*histories, strict=True))
-    probs = next_word_probabilities(model, u, v)
-    for row, (a, b) in enumerate(histories):
-        for w in range(1, size):
-            expected = reference_probability(documents, size, a, b, w)
-            assert probs[row, w] == pytest.approx(expected), (a, b, w)

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from training.config import load_config
-from training.evaluate import fit_next_word_cache, next_word_metrics
-from training.models import LanguageModel, NextWordCache, cache_votes, next_word_probabilities
+from training.evaluate import fit_next_word_mix, next_word_metrics
+from training.models import LanguageModel, NextWordMix, cache_votes, next_word_probabilities
 from training.text import OOV_ID, PAD_ID
 
 VOCAB = 12
@@ -45,7 +45,7 @@ def test_mixed_probabilities_stay_a_distribution_over_real_words() -> None:
     queries = tf.constant([[0, 4]])
     alone = next_word_probabilities(model, HIDDEN, TOKENS, queries, None).numpy()
     mixed = next_word_probabilities(
-        model, HIDDEN, TOKENS, queries, NextWordCache(theta=50.0, weight=0.5)
+        model, HIDDEN, TOKENS, queries, NextWordMix(cache_theta=50.0, cache_weight=0.5)
     ).numpy()
 
     np.testing.assert_allclose(mixed.sum(axis=-1), 1.0, atol=1e-5)
@@ -62,10 +62,10 @@ def test_a_cache_is_fitted_and_pays_off_where_texts_repeat_themselves() -> None:
     docs = [np.tile(four, 6).astype(np.int32) for four in words]
     model = LanguageModel(load_config("tiny").override(vocab_size=40))
 
-    cache = fit_next_word_cache(model, docs[15:], context=24, max_positions=300)
-    metrics = next_word_metrics(model, docs[:15], context=24, max_positions=300, cache=cache)
+    mix = fit_next_word_mix(model, None, docs[15:], context=24, max_positions=300)
+    metrics = next_word_metrics(model, docs[:15], context=24, max_positions=300, mix=mix)
 
-    assert cache.weight > 0.1
+    assert mix.cache_weight > 0.1
     assert metrics["next_word_top5"] > metrics["next_word_lstm_top5"] + 0.5
     assert metrics["next_word_perplexity"] < metrics["next_word_lstm_perplexity"]
-    assert metrics["next_word_cache_weight"] == cache.weight
+    assert metrics["next_word_cache_weight"] == mix.cache_weight

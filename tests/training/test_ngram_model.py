@@ -29,7 +29,9 @@ def fitted() -> NgramModel:
 def reference_logit(model: NgramModel, text: str) -> float:
     """The TF-IDF logit computed by hand, as scikit-learn defines it."""
     words = standardized([text])[0].split()
-    grams = Counter(words + [" ".join(pair) for pair in zip(words, words[1:], strict=False)])
+    grams = Counter(
+        " ".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)
+    )
     column = {gram: i for i, gram in enumerate(model.vocabulary)}
     features = {
         column[g]: (1 + math.log(n)) * model.idf[column[g]] for g, n in grams.items() if g in column
