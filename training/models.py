@@ -6,7 +6,8 @@ Both read words as learned embeddings and carry an LSTM state along the text
 trains with a sampled softmax, so a 20,000-word vocabulary stays affordable on a CPU. The
 classifier starts from the language model's embedding and LSTM (transfer learning: the LM has
 read four times more text than there are labelled reviews). At prediction time the language model
-also looks back over the text it was given (a continuous cache, below).
+also looks back over the text it was given (a continuous cache) and is mixed with a trigram model
+(`NextWordMix`, below).
 """
 
 from __future__ import annotations

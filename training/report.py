@@ -234,16 +234,25 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
                 ]
             )
 
-    cached = bool(metrics.get("next_word_cache_weight"))
+    mixed_in = [
+        name
+        for name, weight in [
+            ("cache", "next_word_cache_weight"),
+            ("trigram", "next_word_trigram_weight"),
+        ]
+        if metrics.get(weight)
+    ]
     next_word = [
         [
-            "LSTM language model with its cache (ours)" if cached else "LSTM language model (ours)",
+            f"LSTM language model + {' + '.join(mixed_in)} (ours)"
+            if mixed_in
+            else "LSTM language model (ours)",
             _format(metrics.get(NEXT_WORD_TOP1), "percent"),
             _format(metrics.get(NEXT_WORD_TOP5), "percent"),
             _format(metrics.get(NEXT_WORD_PERPLEXITY), "perplexity"),
         ]
     ]
-    if cached:
+    if mixed_in:
         next_word.append(
             [
                 "LSTM language model alone",
@@ -256,7 +265,7 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         positions = _format(baselines.get("kn_trigram_eval_positions"))
         next_word.append(
             [
-                f"Kneser-Ney trigram ({positions} positions)",
+                f"Kneser-Ney trigram alone ({positions} positions)",
                 _format(baselines["kn_trigram_top1"], "percent"),
                 _format(baselines["kn_trigram_top5"], "percent"),
                 _format(baselines["kn_trigram_perplexity"], "perplexity"),
@@ -273,7 +282,7 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         "Last sentences: each validation review's last sentence of 5-30 words, labelled like its",
         "review; a noisy stand-in for the short single sentences users send.",
         *(
-            ["Ours blends in its own n-gram model (uni+bigrams, logistic regression)."]
+            ["Ours blends in its own n-gram model (NB-weighted TF-IDF uni-to-trigrams + LR)."]
             if blended
             else []
         ),
@@ -285,9 +294,16 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         "Both models predict the same held-out words: every word of a validation review from its",
         "second on. Ours reads the words before each one in its review, at least as many as the",
         "served model reads (`next_word_context`); the trigram reads the last two. Top-k never",
-        "counts [UNK] as a correct guess; perplexity treats it as a word. The cache mixes in the",
-        "words that followed moments like this one earlier in the same text (fitted on other",
-        "held-out reviews).",
+        "counts [UNK] as a correct guess; perplexity treats it as a word.",
+        *(
+            [
+                "Ours mixes in a cache (the words that followed moments like this one earlier in",
+                "the same text) and a trigram (Kneser-Ney, of the training text, without the",
+                "trigrams seen once), weighed on other held-out reviews.",
+            ]
+            if mixed_in
+            else []
+        ),
         "",
         *_table(["Model", "Top-1", "Top-5", "Perplexity"], next_word),
         "",

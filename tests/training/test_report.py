@@ -109,6 +109,7 @@ def test_write_report_tables(tmp_path: Path) -> None:
         "next_word_lstm_top5": 0.4299,
         "next_word_lstm_perplexity": 101.2,
         "next_word_cache_weight": 0.05,
+        "next_word_trigram_weight": 0.35,
     }
     baselines = {
         "tfidf_lr_accuracy": 0.9084,
@@ -126,9 +127,9 @@ def test_write_report_tables(tmp_path: Path) -> None:
     assert "| the n-gram model alone | 88.70% | 76.00% |" in text
     assert "| NB-LR uni-to-trigrams (Wang & Manning 2012) | 91.76% | 70.00% |" in text
     assert "| TF-IDF uni+bigrams + logistic regression | 90.84% | – |" in text
-    assert "| LSTM language model with its cache (ours) | 23.45% | 43.21% | 98.8 |" in text
+    assert "| LSTM language model + cache + trigram (ours) | 23.45% | 43.21% | 98.8 |" in text
     assert "| LSTM language model alone | 23.01% | 42.99% | 101.2 |" in text
-    assert "| Kneser-Ney trigram (200,000 positions) | 20.00% | 41.65% | 126.9 |" in text
+    assert "| Kneser-Ney trigram alone (200,000 positions) | 20.00% | 41.65% | 126.9 |" in text
     assert "| sentiment_val_reviews | 2,500 |" in text
     assert "![reliability](reliability.png)" in text
 
