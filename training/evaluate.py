@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from training.models import LanguageModel, NextWordMix, cache_votes, next_word_probabilities
+from training.models import LanguageModel, NextWordMix, cache_votes, mixed_probabilities
 from training.trigram_model import TrigramProbabilities
 
 STRIDE = 16  # positions scored per window: 1 + context / STRIDE LSTM steps per scored word
@@ -75,13 +75,16 @@ def next_word_metrics(
         alone = [tf.reduce_sum(loss), tf.reduce_sum(top1), tf.reduce_sum(top5)]
         if mix is None:
             return tf.stack(alone + alone)
-        likelihoods = [
-            tf.boolean_mask(column, counted)
-            for column in _target_likelihoods(hidden, tokens, queries, targets, mix)
-        ]
-        served_likelihood = _mixed(tf.exp(-loss), *likelihoods, mix)
+        trigram = mix.trigram.after(tokens, queries) if mix.trigram is not None else None
+        target, voted = _target_votes(hidden, tokens, queries, targets, mix.cache_theta)
+        in_trigram = (
+            tf.zeros_like(target) if trigram is None else tf.gather(trigram, targets, batch_dims=2)
+        )
+        served_likelihood = _mixed(
+            tf.exp(-loss), *(tf.boolean_mask(x, counted) for x in (target, voted, in_trigram)), mix
+        )
         probabilities = tf.boolean_mask(
-            next_word_probabilities(language_model, hidden, tokens, queries, mix), counted
+            mixed_probabilities(language_model, hidden, tokens, queries, mix, trigram), counted
         )
         served = [
             -tf.reduce_sum(tf.math.log(served_likelihood)),
@@ -164,15 +167,6 @@ def fit_next_word_mix(
         )
     _, theta, cache_weight, trigram_weight = max(candidates)
     return NextWordMix(theta, cache_weight, trigram, trigram_weight)
-
-
-def _target_likelihoods(
-    hidden: tf.Tensor, tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, mix: NextWordMix
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """(batch, q) each: the cache's votes for the true next word, its votes in all, and the
-    trigram's probability of it."""
-    target, voted = _target_votes(hidden, tokens, queries, targets, mix.cache_theta)
-    return target, voted, _trigram_target(mix.trigram, tokens, queries, targets)
 
 
 def _trigram_target(

@@ -160,6 +160,22 @@ def next_word_probabilities(
 ) -> tf.Tensor:
     """(batch, q, vocab_size) probabilities of the word after each query position, never padding
     or the out-of-vocabulary token: the language model's, mixed as `mix` says."""
+    trigram = None
+    if mix is not None and mix.trigram is not None and mix.trigram_weight > 0:
+        trigram = mix.trigram.after(tokens, queries)
+    return mixed_probabilities(language_model, hidden, tokens, queries, mix, trigram)
+
+
+def mixed_probabilities(
+    language_model: LanguageModel,
+    hidden: tf.Tensor,
+    tokens: tf.Tensor,
+    queries: tf.Tensor,
+    mix: NextWordMix | None,
+    trigram: tf.Tensor | None,
+) -> tf.Tensor:
+    """`next_word_probabilities`, given the trigram's own (batch, q, vocab_size) probabilities
+    for the same queries (the evaluation needs them too, and computes them once)."""
     probabilities = tf.nn.softmax(
         language_model.next_word_logits(tf.gather(hidden, queries, batch_dims=1))
     )
@@ -170,10 +186,11 @@ def next_word_probabilities(
             hidden, tokens, queries, mix.cache_theta, language_model.vocab_size
         )
         probabilities = (1 - mix.cache_weight * voted) * probabilities + mix.cache_weight * votes
-    if mix.trigram is not None and mix.trigram_weight > 0:
-        trigram = mix.trigram.after(tokens, queries) * _real_words(language_model.vocab_size)
-        trigram /= tf.reduce_sum(trigram, axis=-1, keepdims=True)
-        probabilities = (1 - mix.trigram_weight) * probabilities + mix.trigram_weight * trigram
+    if trigram is not None and mix.trigram_weight > 0:
+        # The trigram without padding and [UNK], renormalised: it sums to one over all ids.
+        kept = 1.0 - tf.gather(trigram, PAD_ID, axis=-1) - tf.gather(trigram, OOV_ID, axis=-1)
+        scale = mix.trigram_weight / kept[..., None] * _real_words(language_model.vocab_size)
+        probabilities = (1 - mix.trigram_weight) * probabilities + scale * trigram
     return probabilities
 
 

@@ -227,39 +227,46 @@ class TrigramProbabilities(keras.layers.Layer):
 
     def call(self, u: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
         u, v = tf.cast(u, tf.int64), tf.cast(v, tf.int64)
-        # 1. bigram level A2[v] + b2[v] * P1
-        probabilities = tf.gather(self.bigram_backoff, v)[:, None] * self.unigram[None, :]
-        probabilities = _add_rows(
-            probabilities, self.bigram_splits, self.bigram_words, self.bigram_values, v, True
-        )
-        # 2. the history's trigram context, if it was seen: b3 scales the level below, A3 adds
+        # The history's trigram context, if it was seen (b3 = 1 and no A3 row if not).
         keys = u * (self.vocab_size + 1) + v
         found_at = tf.searchsorted(self.contexts, keys, out_type=tf.int64)
         found = tf.equal(tf.gather(self.contexts, found_at), keys)
-        backoff = tf.where(found, tf.gather(self.trigram_backoff, found_at), 1.0)
-        return _add_rows(
-            probabilities * backoff[:, None],
-            self.trigram_splits,
-            self.trigram_words,
-            self.trigram_values,
-            found_at,
-            found,
+        trigram_backoff = tf.where(found, tf.gather(self.trigram_backoff, found_at), 1.0)
+        # b3 * b2 * P1 densely, then A3 and b3 * A2 as one sparse scatter: every pass over the
+        # (histories, vocabulary) array counts when a batch holds a thousand histories.
+        backoff = trigram_backoff * tf.gather(self.bigram_backoff, v)
+        bigram_rows, bigram_words, bigram_values = _pick_rows(
+            self.bigram_splits, self.bigram_words, self.bigram_values, v, True
         )
+        trigram_rows, trigram_words, trigram_values = _pick_rows(
+            self.trigram_splits, self.trigram_words, self.trigram_values, found_at, found
+        )
+        indices = tf.stack(
+            [
+                tf.concat([bigram_rows, trigram_rows], 0),
+                tf.cast(tf.concat([bigram_words, trigram_words], 0), tf.int64),
+            ],
+            axis=1,
+        )
+        values = tf.concat(
+            [bigram_values * tf.gather(trigram_backoff, bigram_rows), trigram_values], 0
+        )
+        return tf.tensor_scatter_nd_add(backoff[:, None] * self.unigram[None, :], indices, values)
 
 
-def _add_rows(
-    dense: tf.Tensor,
+def _pick_rows(
     splits: tf.Tensor,
     columns: tf.Tensor,
     values: tf.Tensor,
     rows: tf.Tensor,
     used: tf.Tensor | bool,
-) -> tf.Tensor:
-    """dense[i] += CSR row rows[i] where used[i]: a scatter of each picked row's entries."""
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """The entries of CSR rows rows[i] where used[i], as (i, column, value) for each entry."""
     starts = tf.gather(splits, rows)
-    ends = tf.where(used, tf.gather(splits, rows + 1), starts)  # an unused row adds nothing
+    ends = tf.where(used, tf.gather(splits, rows + 1), starts)  # an unused row gives nothing
     positions = tf.ragged.range(starts, ends)
-    indices = tf.stack(
-        [positions.value_rowids(), tf.cast(tf.gather(columns, positions.values), tf.int64)], axis=1
+    return (
+        positions.value_rowids(),
+        tf.gather(columns, positions.values),
+        tf.gather(values, positions.values),
     )
-    return tf.tensor_scatter_nd_add(dense, indices, tf.gather(values, positions.values))
