@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 import tensorflow as tf
+from trigram_data import VOCAB, trigram_documents
 
 from training.config import load_config
 from training.evaluate import fit_next_word_mix, next_word_metrics
@@ -21,28 +22,10 @@ from training.trigram_model import (
     trigram_probabilities,
 )
 
-VOCAB = 40
-
 
 def random_documents(count: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.integers(1, 12, rng.integers(0, 40)).astype(np.int32) for _ in range(count)]
-
-
-def rule_documents(count: int, seed: int) -> list[np.ndarray]:
-    """w_t = (3 u + 5 v) mod 38 + 2 nine times in ten, else a random word: a trigram's world."""
-    rng = np.random.default_rng(seed)
-    documents = []
-    for _ in range(count):
-        tokens = list(rng.integers(2, VOCAB, size=2))
-        for _ in range(rng.integers(20, 60)):
-            u, v = tokens[-2], tokens[-1]
-            if rng.random() < 0.9:
-                tokens.append((3 * u + 5 * v) % (VOCAB - 2) + 2)
-            else:
-                tokens.append(rng.integers(2, VOCAB))
-        documents.append(np.array(tokens, dtype=np.int32))
-    return documents
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +145,7 @@ def test_mixed_prediction_stays_a_distribution_over_real_words(model: KneserNeyT
 
 def test_the_trigram_is_weighed_in_where_it_knows_better() -> None:
     # An untrained language model cannot know the rule the texts follow; the trigram learns it.
-    train, held_out, scored = (rule_documents(n, seed) for n, seed in [(200, 0), (30, 1), (30, 2)])
+    train, held_out, scored = (trigram_documents(n, s) for n, s in [(200, 0), (30, 1), (30, 2)])
     language_model = LanguageModel(load_config("tiny").override(vocab_size=VOCAB))
     trigram = TrigramProbabilities(fit_kneser_ney(train, VOCAB, zero_mass=(PAD_ID,)))
 
