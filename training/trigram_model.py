@@ -4,7 +4,7 @@ LSTM's prediction.
 Why counts beside the LSTM: the language model has read its corpus about once and generalises
 across similar words; the trigram remembers every phrase it has seen ("waste of time", "the rest
 of the cast") exactly. Mixed, they make far better guesses than either (measured in the `full`
-run; see the README).
+run; see docs/results.md).
 
 N-grams are int64 keys counted with `np.unique`; the trigram and bigram levels are sparse rows per
 context, the unigram level a dense vector. No Python loop ever runs over tokens: 18M training
