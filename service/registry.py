@@ -33,6 +33,7 @@ class Registry:
         self._draining: set[asyncio.Task[None]] = set()
         self._refresh_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
+        metrics.queue_limit.set(settings.queue_max_texts)
 
     def get(self, name: str) -> Batcher:
         """The batcher of the served version of `name`; 503 while there is none."""
@@ -90,6 +91,7 @@ class Registry:
                 for candidate in (v for v in found if v.version > floor):
                     if await self._try_load(candidate):
                         break
+            self._metrics.ready.set(0 if self.missing() else 1)
 
     async def _poll(self) -> None:
         while True:
