@@ -172,7 +172,9 @@ def test_serve_version_without_text_stats(
     assert 'model_input_tokens_count{model="sentiment"} 0.0' in text
     assert "model_input_drift_psi{" not in text and "model_score_drift_psi{" not in text
     said = [r.getMessage() for r in caplog.records if "no token_count/oov_count" in r.getMessage()]
-    assert said == ["sentiment version 2 gives no token_count/oov_count: no input drift metrics for it"]
+    assert said == [
+        "sentiment version 2 gives no token_count/oov_count: no input drift metrics for it"
+    ]
 
 
 def test_list_models_shows_reference(client) -> None:
