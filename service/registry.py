@@ -34,6 +34,9 @@ class Registry:
         self._refresh_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
         metrics.queue_limit.set(settings.queue_max_texts)
+        for name in MODEL_NAMES:  # at 0 from the start, so that a first failure is an increase
+            for outcome in ("loaded", "failed"):
+                metrics.model_loads.labels(name, outcome)
 
     def get(self, name: str) -> Batcher:
         """The batcher of the served version of `name`; 503 while there is none."""
