@@ -5,13 +5,15 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 
 from benchmarks.servers import metric_samples
+from service.main import create_app
+from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules"
@@ -90,8 +92,9 @@ def exported_labels(metrics_text: str) -> dict[str, set[str]]:
     return found
 
 
-def test_rules_select_what_the_service_exports(serve: Callable) -> None:
-    with serve(drift_window_texts=10, drift_update_texts=1) as client:
+def test_rules_select_what_the_service_exports(model_dir: Path) -> None:
+    settings = Settings(model_dir=model_dir, drift_window_texts=10, drift_update_texts=1)
+    with TestClient(create_app(settings)) as client:
         for _ in range(2):
             client.post("/sentiment", json={"texts": ["a great movie with a fine plot"] * 10})
             client.post("/next-word", json={"text": "the movie was"})
