@@ -17,6 +17,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from service.drift import DriftMonitor
 from service.errors import ModelCallError, ServiceUnavailableError
 from service.metrics import Metrics
 from service.servable import Prediction, Servable
@@ -110,6 +111,7 @@ class Batcher:
         self._batch_size = metrics.batch_size.labels(name)
         self._padding = metrics.padding.labels(name)
         self._model_call = metrics.model_call.labels(name)
+        self.drift = DriftMonitor(servable, settings, metrics) if settings.drift_metrics else None
 
     def start(self) -> None:
         """Start the worker task on the running loop."""
@@ -121,6 +123,8 @@ class Batcher:
         self._wakeup.set()
         if self._worker is not None:
             await self._worker
+        if self.drift is not None:
+            self.drift.close()
 
     async def predict(self, texts: list[str], k: int = 1) -> list[Prediction]:
         """Predictions for `texts` in order; 503 when the queue is full or time runs out."""
@@ -250,7 +254,7 @@ class Batcher:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            return [*await loop.run_in_executor(self._executor, self.servable.predict, texts, k)]
+            answer = await loop.run_in_executor(self._executor, self.servable.predict, texts, k)
         except Exception:
             if len(texts) > 1:
                 log.warning("model call of %d texts failed; retrying one by one", len(texts))
@@ -259,3 +263,9 @@ class Batcher:
             return [ModelCallError(f"{self.servable.name} model call failed")]
         finally:
             self._model_call.observe(time.perf_counter() - started)
+        if self.drift is not None:
+            try:
+                self.drift.record(answer)
+            except Exception:  # a metric must never cost an answer
+                log.exception("%s drift metrics failed", self.servable.name)
+        return [*answer.predictions]

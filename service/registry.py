@@ -33,6 +33,10 @@ class Registry:
         self._draining: set[asyncio.Task[None]] = set()
         self._refresh_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
+        metrics.queue_limit.set(settings.queue_max_texts)
+        for name in MODEL_NAMES:  # at 0 from the start, so that a first failure is an increase
+            for outcome in ("loaded", "failed"):
+                metrics.model_loads.labels(name, outcome)
 
     def get(self, name: str) -> Batcher:
         """The batcher of the served version of `name`; 503 while there is none."""
@@ -90,6 +94,7 @@ class Registry:
                 for candidate in (v for v in found if v.version > floor):
                     if await self._try_load(candidate):
                         break
+            self._metrics.ready.set(0 if self.missing() else 1)
 
     async def _poll(self) -> None:
         while True:

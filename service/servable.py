@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from service.store import VersionDir, read_metadata
@@ -21,6 +22,9 @@ OUTPUTS: dict[str, set[str]] = {
     "sentiment": {"positive_probability"},
     "next_word": {"words", "probabilities"},
 }
+# What the tokenizer made of each text (`int32 [batch]`), for the drift metrics; versions
+# exported without them still serve, without input drift metrics.
+TEXT_STATS = {"token_count", "oov_count"}
 # Tokens of a text the graph reads at most, unless metadata.json says (model/README.md).
 DEFAULT_TOKEN_CAP = {"sentiment": 800, "next_word": 64}
 CAP_KEYS = {
@@ -30,6 +34,16 @@ CAP_KEYS = {
 WARMUP_TEXTS = ["a great movie", "!!! ?? 😀🎬", "zzqx qqzzx xxzq", "the plot " * 300]
 
 Prediction = float | list[tuple[str, float]]
+
+
+@dataclass
+class Answer:
+    """One model call's predictions, in text order, and what the version's tokenizer made of
+    each text (None from a version exported without those outputs)."""
+
+    predictions: list[Prediction]
+    token_counts: np.ndarray | None = None
+    oov_counts: np.ndarray | None = None
 
 
 class BrokenModelError(Exception):
@@ -56,21 +70,26 @@ class Servable:
     signature: Any = field(repr=False)
     max_k: int = 1  # most next words the model can rank (its vocabulary may be small)
     token_cap: int = DEFAULT_TOKEN_CAP["sentiment"]  # tokens the graph reads of a text at most
+    text_stats: bool = False  # whether the signature gives TEXT_STATS
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
-    def predict(self, texts: list[str], k: int = 1) -> list[Prediction]:
+    def predict(self, texts: list[str], k: int = 1) -> Answer:
         """Sentiment: positive probabilities; next word: the top `k` (word, probability)."""
         batch = tf.constant(texts, dtype=tf.string)
         if self.name == "sentiment":
-            probabilities = self.signature(texts=batch)["positive_probability"]
-            return tf.reshape(probabilities, [-1]).numpy().tolist()
-        out = self.signature(texts=batch, k=tf.constant(min(k, self.max_k), dtype=tf.int32))
-        words = out["words"].numpy().tolist()
-        probabilities = out["probabilities"].numpy().tolist()
-        return [
-            [(w.decode("utf-8", "replace"), p) for w, p in zip(ws, ps, strict=True)]
-            for ws, ps in zip(words, probabilities, strict=True)
-        ]
+            out = self.signature(texts=batch)
+            predictions = tf.reshape(out["positive_probability"], [-1]).numpy().tolist()
+        else:
+            out = self.signature(texts=batch, k=tf.constant(min(k, self.max_k), dtype=tf.int32))
+            words = out["words"].numpy().tolist()
+            probabilities = out["probabilities"].numpy().tolist()
+            predictions = [
+                [(w.decode("utf-8", "replace"), p) for w, p in zip(ws, ps, strict=True)]
+                for ws, ps in zip(words, probabilities, strict=True)
+            ]
+        if not self.text_stats:
+            return Answer(predictions)
+        return Answer(predictions, out["token_count"].numpy(), out["oov_count"].numpy())
 
 
 def load_servable(found: VersionDir, top_k: int) -> Servable:
@@ -84,12 +103,16 @@ def load_servable(found: VersionDir, top_k: int) -> Servable:
     check_signature(found.name, signature)
     servable = Servable(found.name, str(found.version), metadata, module, signature)
     servable.token_cap = token_cap(found.name, metadata)
+    servable.text_stats = TEXT_STATS <= set(signature.structured_outputs)
     try:
         servable.max_k = largest_k(servable, top_k)
-        predictions = servable.predict(WARMUP_TEXTS, servable.max_k)
+        answer = servable.predict(WARMUP_TEXTS, servable.max_k)
     except Exception as exc:
         raise BrokenModelError(f"warm-up call failed: {type(exc).__name__}: {exc}") from exc
-    check_predictions(found.name, predictions, len(WARMUP_TEXTS), servable.max_k)
+    check_predictions(found.name, answer.predictions, len(WARMUP_TEXTS), servable.max_k)
+    for stats in (answer.token_counts, answer.oov_counts):
+        if stats is not None and stats.shape != (len(WARMUP_TEXTS),):
+            raise BrokenModelError(f"warm-up gave token statistics of shape {stats.shape}")
     return servable
 
 
@@ -111,7 +134,7 @@ def largest_k(servable: Servable, limit: int) -> int:
     while bad - good > 1:
         servable.max_k = k
         try:
-            [pairs] = servable.predict(WARMUP_TEXTS[:1], k)
+            [pairs] = servable.predict(WARMUP_TEXTS[:1], k).predictions
         except tf.errors.InvalidArgumentError:
             bad = k
         else:

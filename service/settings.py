@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     tf_intra_op_threads: int = Field(default=1, ge=0)
     tf_inter_op_threads: int = Field(default=2, ge=0)
 
+    # Drift metrics (/metrics, docs/monitoring.md): per model call, histograms of each text's
+    # token count and out-of-vocabulary share and of the positive probabilities served, and per
+    # served version the population stability index of its last drift_window_texts texts against
+    # the reference in its metadata.json, recomputed every drift_update_texts texts once the
+    # window is full. DRIFT_METRICS=false turns them all off.
+    drift_metrics: bool = True
+    drift_window_texts: int = Field(default=1000, ge=10)
+    drift_update_texts: int = Field(default=100, ge=1)
+
     # Seconds that in-flight requests get to finish after SIGTERM.
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
 

@@ -21,7 +21,7 @@ import tensorflow as tf
 from training.config import TrainConfig
 from training.models import LanguageModel, NextWordMix, next_word_probabilities
 from training.ngram_model import NgramLogits
-from training.text import ensure_nonempty, keep_last, reverse_rows
+from training.text import OOV_ID, ensure_nonempty, keep_last, reverse_rows
 from training.train import review_tokens
 
 MODEL_NAMES = ("sentiment", "next_word")
@@ -39,6 +39,15 @@ def next_version(model_dir: Path) -> int:
     return max(versions, default=0) + 1
 
 
+def token_stats(tokens: tf.RaggedTensor) -> dict[str, tf.Tensor]:
+    """Each text's token count and out-of-vocabulary tokens, before a model cuts the text: the
+    service's input drift metrics (`training/reference.py` holds their reference)."""
+    return {
+        "token_count": tf.cast(tokens.row_lengths(), tf.int32),
+        "oov_count": tf.reduce_sum(tf.cast(tf.equal(tokens, OOV_ID), tf.int32), axis=1),
+    }
+
+
 def sentiment_module(
     vectorizer: keras.layers.TextVectorization,
     classifiers: dict[str, keras.Model],
@@ -47,7 +56,8 @@ def sentiment_module(
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
     """Raw strings → probability of positive: the logits of every reading direction averaged,
-    then blended with the n-gram model's by the weights in `blend` (see `fit_blend`)."""
+    then blended with the n-gram model's by the weights in `blend` (see `fit_blend`); plus each
+    text's `token_stats`."""
     archive = keras.export.ExportArchive()  # see `next_word_module` on what to track
     archive.track(vectorizer)
     if ngram is not None:
@@ -56,7 +66,8 @@ def sentiment_module(
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     @tf.autograph.experimental.do_not_convert  # plain graph code: nothing for AutoGraph to do
     def serve(texts: tf.Tensor) -> dict[str, tf.Tensor]:
-        ids = review_tokens(vectorizer(texts), config)
+        every_id = vectorizer(texts)  # every token, before the model cuts the text
+        ids = review_tokens(every_id, config)
         logits = [
             model((reverse_rows(ids) if direction == "backward" else ids).to_tensor())[:, 0]
             for direction, model in classifiers.items()
@@ -64,7 +75,7 @@ def sentiment_module(
         blended = blend["lstm"] * tf.add_n(logits) / len(logits)
         if ngram is not None:
             blended += blend["ngram"] * ngram(texts)
-        return {"positive_probability": tf.sigmoid(blended)}
+        return {"positive_probability": tf.sigmoid(blended), **token_stats(every_id)}
 
     archive.add_endpoint("serving_default", serve)
     return archive
@@ -76,7 +87,8 @@ def next_word_module(
     mix: NextWordMix | None,
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
-    """Raw strings and k → the k likeliest next words of each text and their probabilities."""
+    """Raw strings and k → the k likeliest next words of each text and their probabilities; plus
+    each text's `token_stats`."""
     # add_endpoint saves every variable `serve` uses; only lookup tables need tracking, so only
     # the tokenizers are tracked. Tracking a layer with weights would save each of them a second
     # time, and the service would hold both copies (measured: a 16 MB layer took 32 MB on disk
@@ -94,13 +106,15 @@ def next_word_module(
     )
     @tf.autograph.experimental.do_not_convert
     def serve(texts: tf.Tensor, k: tf.Tensor) -> dict[str, tf.Tensor]:
-        ids = ensure_nonempty(keep_last(vectorizer(texts), config.next_word_context))
+        every_id = vectorizer(texts)
+        ids = ensure_nonempty(keep_last(every_id, config.next_word_context))
         tokens = ids.to_tensor()
         hidden = language_model(tokens, training=False)  # (batch, time, embedding)
         last = ids.row_lengths()[:, None] - 1  # each text's last word: what comes after it?
         probabilities = next_word_probabilities(language_model, hidden, tokens, last, mix)[:, 0]
         top = tf.math.top_k(probabilities, k=tf.clip_by_value(k, 1, max_k))
-        return {"words": tf.gather(vocabulary, top.indices), "probabilities": top.values}
+        words = tf.gather(vocabulary, top.indices)
+        return {"words": words, "probabilities": top.values, **token_stats(every_id)}
 
     archive.add_endpoint("serving_default", serve)
     return archive

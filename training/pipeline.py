@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import expit
 
-from training import report
+from training import reference, report
 from training.config import TrainConfig
 from training.data import Corpus, Split, last_sentences, load_corpus, split_by_movie, subsample
 from training.evaluate import fit_next_word_mix, next_word_metrics
@@ -68,7 +68,8 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     lm_train = encode(vectorizer, split.lm_train_texts)
     lm_val = encode(vectorizer, split.lm_val_texts)
     train_ids = review_tokens(_ragged(encode(vectorizer, split.train_texts)), config)
-    val_ids = review_tokens(_ragged(encode(vectorizer, split.val_texts)), config)
+    val_tokens = encode(vectorizer, split.val_texts)
+    val_ids = review_tokens(_ragged(val_tokens), config)
     log_dir = model_dir / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     directions = ["forward", "backward"] if config.backward_model else ["forward"]
     language_models, classifiers, histories = {}, {}, {}
@@ -165,6 +166,8 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         "baselines": baselines,
         "training_seconds": round(time.monotonic() - started, 1),
     }
+    # What the service compares its traffic with (input and score drift).
+    references = reference.references(val_tokens, probabilities)
     archives = {
         "sentiment": sentiment_module(vectorizer, classifiers, ngram, blend, config),
         "next_word": next_word_module(vectorizer, forward, next_word_mix, config),
@@ -193,7 +196,8 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         staged_version(model_dir, "next_word") as n_stage,
     ):
         for name, stage in (("sentiment", s_stage), ("next_word", n_stage)):
-            write_version(archives[name], stage, {"name": name, **metadata}, extra_files)
+            described = {"name": name, **metadata, "reference": references[name]}
+            write_version(archives[name], stage, described, extra_files)
         for name, stage in (("next_word", n_stage), ("sentiment", s_stage)):
             paths[name] = publish(stage, model_dir, name, version)
     print(f"exported version {version} to {model_dir} in {_seconds(started)}")

@@ -18,14 +18,14 @@ def test_load_sentiment(model_dir: Path) -> None:
     servable = load_servable(version_dir(model_dir, "sentiment"), top_k=50)
     assert (servable.name, servable.version) == ("sentiment", "1")
     assert servable.metadata["name"] == "sentiment"
-    [probability] = servable.predict(["a great movie"])
+    [probability] = servable.predict(["a great movie"]).predictions
     assert 0.0 <= probability <= 1.0
 
 
 def test_load_next_word(model_dir: Path) -> None:
     servable = load_servable(version_dir(model_dir, "next_word"), top_k=50)
     assert 5 <= servable.max_k <= 50
-    [pairs] = servable.predict(["the movie was"], k=3)
+    [pairs] = servable.predict(["the movie was"], k=3).predictions
     assert len(pairs) == 3
     assert all(isinstance(word, str) and 0.0 <= p <= 1.0 for word, p in pairs)
 
