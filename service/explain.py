@@ -1,0 +1,107 @@
+"""Explanations of sentiment answers: occlusion on the served model, with its own bounded queue.
+
+A text's weight for each of its units (service.words) is how far the served probability falls
+when that unit is left out: p(text) - p(text without the unit), so a weight above 0 pushed the
+answer towards positive. The served model is the whole blend (both LSTMs and the n-gram member
+sit behind one signature), so that is what is explained. The text and all its masked copies go
+to the model together, in calls of at most `explain_call_words` padded words.
+
+Explanations never wait in the prediction queue: they have `explain_concurrency` slots and a
+queue of `explain_queue_max` requests (beyond it, 503), and their model calls run in a thread
+pool of their own, one call at a time per slot, so plain predictions keep their threads and
+can run between the calls of an explanation.
+"""
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from service.errors import ModelCallError, ServiceUnavailableError
+from service.metrics import Metrics
+from service.servable import Servable
+from service.settings import Settings
+from service.words import Unit, group_units, split_units, without
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Explained:
+    """One text's probability and the weight of each of its units."""
+
+    probability: float
+    units: list[Unit]
+    weights: list[float]
+    unit_words: int  # units of the text per explained unit: 1, or the span size
+
+
+class Explainer:
+    """Occlusion explanations, a bounded number at a time."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._slots = asyncio.Semaphore(settings.explain_concurrency)
+        self._admitted = 0  # requests running or waiting for a slot
+        self._executor: ThreadPoolExecutor | None = None  # made on first use, in the lifespan
+
+    def close(self) -> None:
+        """Let the threads go once their current call ends."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    async def explain(self, servable: Servable, texts: list[str]) -> list[Explained]:
+        """Each text's probability and unit weights; 503 when too many wait or time runs out."""
+        settings = self._settings
+        if self._admitted >= settings.explain_concurrency + settings.explain_queue_max:
+            self._reject("explain_queue_full")
+            raise ServiceUnavailableError("too many explanations in progress; retry later")
+        self._admitted += 1
+        try:
+            async with asyncio.timeout(settings.request_timeout_seconds):
+                async with self._slots:
+                    started = time.perf_counter()
+                    explained = [await self._explain_one(servable, text) for text in texts]
+                    self._metrics.explanation.observe(time.perf_counter() - started)
+                    return explained
+        except TimeoutError:
+            self._reject("explain_timeout")
+            timeout = settings.request_timeout_seconds
+            raise ServiceUnavailableError(
+                f"explanation not done within {timeout:g} s; retry later or send a shorter text"
+            ) from None
+        finally:
+            self._admitted -= 1
+
+    async def _explain_one(self, servable: Servable, text: str) -> Explained:
+        words = split_units(text)
+        units, size = group_units(words, self._settings.explain_max_units)
+        masked = [text, *(without(text, unit) for unit in units)]
+        probabilities = await self._predict(servable, masked, len(words))
+        p = probabilities[0]
+        return Explained(p, units, [p - q for q in probabilities[1:]], size)
+
+    async def _predict(self, servable: Servable, texts: list[str], words: int) -> list[float]:
+        """The model's probabilities for `texts` (all about `words` long), in calls of at most
+        `explain_call_words` padded words, one after the other in this explainer's threads."""
+        loop = asyncio.get_running_loop()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._settings.explain_concurrency, "explain")
+        padded = max(1, min(words, servable.token_cap))
+        per_call = max(1, self._settings.explain_call_words // padded)
+        found: list[float] = []
+        for start in range(0, len(texts), per_call):
+            chunk = texts[start : start + per_call]
+            try:
+                out = await loop.run_in_executor(self._executor, servable.predict, chunk)
+            except Exception:
+                log.exception("explanation model call failed")
+                raise ModelCallError("sentiment model failed while explaining") from None
+            found.extend(float(p) for p in out)  # type: ignore[arg-type]
+        return found
+
+    def _reject(self, reason: str) -> None:
+        self._metrics.rejected.labels("sentiment", reason).inc()
