@@ -37,6 +37,19 @@ class Explained:
     unit_words: int  # units of the text per explained unit: 1, or the span size
 
 
+def occlusion_copies(text: str, max_units: int) -> tuple[list[Unit], int, list[str]]:
+    """The units to weigh (spans of `size` words past `max_units`), then the texts to ask the
+    model about: the text itself, then the text without each unit."""
+    units, size = group_units(split_units(text), max_units)
+    return units, size, [text, *(without(text, unit) for unit in units)]
+
+
+def weigh(units: list[Unit], size: int, probabilities: list[float]) -> Explained:
+    """Weights from the model's answers to `occlusion_copies`: p(text) - p(text without unit)."""
+    p = probabilities[0]
+    return Explained(p, units, [p - q for q in probabilities[1:]], size)
+
+
 class Explainer:
     """Occlusion explanations, a bounded number at a time."""
 
@@ -77,12 +90,9 @@ class Explainer:
             self._admitted -= 1
 
     async def _explain_one(self, servable: Servable, text: str) -> Explained:
-        words = split_units(text)
-        units, size = group_units(words, self._settings.explain_max_units)
-        masked = [text, *(without(text, unit) for unit in units)]
-        probabilities = await self._predict(servable, masked, len(words))
-        p = probabilities[0]
-        return Explained(p, units, [p - q for q in probabilities[1:]], size)
+        units, size, copies = occlusion_copies(text, self._settings.explain_max_units)
+        probabilities = await self._predict(servable, copies, len(units) * size)
+        return weigh(units, size, probabilities)
 
     async def _predict(self, servable: Servable, texts: list[str], words: int) -> list[float]:
         """The model's probabilities for `texts` (all about `words` long), in calls of at most
