@@ -120,8 +120,9 @@ def test_playground_suggestion_appends_word(page, server: Server) -> None:
     assert page.locator("#text").input_value() == text
     wait_for_answer(page, text)
     expected = api(server, "/sentiment", {"text": text})
-    assert float(page.locator("#probability").get_attribute("data-value")) == (
-        expected["positive_probability"]
+    assert (
+        float(page.locator("#probability").get_attribute("data-value"))
+        == (expected["positive_probability"])
     )
     following = api(server, "/next-word", {"text": text, "top_k": 5})["predictions"]
     page.wait_for_function(
