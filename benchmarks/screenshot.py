@@ -47,6 +47,7 @@ def main() -> None:
                     timeout=60_000,
                 )
                 page.locator(".w").nth(16).focus()  # shows one word's weight below the text
+                page.wait_for_timeout(300)  # let the page paint the last answer
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.out), full_page=True)
                 browser.close()

@@ -9,12 +9,14 @@ to the model together, in calls of at most `explain_call_words` padded words.
 Explanations never wait in the prediction queue: they have `explain_concurrency` slots and a
 queue of `explain_queue_max` requests (beyond it, 503), and their model calls run in a thread
 pool of their own, one call at a time per slot, so plain predictions keep their threads and
-can run between the calls of an explanation.
+can run between the calls of an explanation. While plain predictions wait or run, an explanation
+also pauses after each call, so that it takes at most `explain_busy_share` of the time.
 """
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -66,8 +68,11 @@ class Explainer:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
-    async def explain(self, servable: Servable, texts: list[str]) -> list[Explained]:
-        """Each text's probability and unit weights; 503 when too many wait or time runs out."""
+    async def explain(
+        self, servable: Servable, texts: list[str], busy: Callable[[], bool] = lambda: False
+    ) -> list[Explained]:
+        """Each text's probability and unit weights; 503 when too many wait or time runs out.
+        `busy` says whether plain predictions are waiting or running."""
         settings = self._settings
         if self._admitted >= settings.explain_concurrency + settings.explain_queue_max:
             self._reject("explain_queue_full")
@@ -77,7 +82,7 @@ class Explainer:
             async with asyncio.timeout(settings.request_timeout_seconds):
                 async with self._slots:
                     started = time.perf_counter()
-                    explained = [await self._explain_one(servable, text) for text in texts]
+                    explained = [await self._explain_one(servable, text, busy) for text in texts]
                     self._metrics.explanation.observe(time.perf_counter() - started)
                     return explained
         except TimeoutError:
@@ -89,12 +94,16 @@ class Explainer:
         finally:
             self._admitted -= 1
 
-    async def _explain_one(self, servable: Servable, text: str) -> Explained:
+    async def _explain_one(
+        self, servable: Servable, text: str, busy: Callable[[], bool]
+    ) -> Explained:
         units, size, copies = occlusion_copies(text, self._settings.explain_max_units)
-        probabilities = await self._predict(servable, copies, len(units) * size)
+        probabilities = await self._predict(servable, copies, len(units) * size, busy)
         return weigh(units, size, probabilities)
 
-    async def _predict(self, servable: Servable, texts: list[str], words: int) -> list[float]:
+    async def _predict(
+        self, servable: Servable, texts: list[str], words: int, busy: Callable[[], bool]
+    ) -> list[float]:
         """The model's probabilities for `texts` (all about `words` long), in calls of at most
         `explain_call_words` padded words, one after the other in this explainer's threads."""
         loop = asyncio.get_running_loop()
@@ -102,15 +111,19 @@ class Explainer:
             self._executor = ThreadPoolExecutor(self._settings.explain_concurrency, "explain")
         padded = max(1, min(words, servable.token_cap))
         per_call = max(1, self._settings.explain_call_words // padded)
+        pause = 1 / self._settings.explain_busy_share - 1
         found: list[float] = []
         for start in range(0, len(texts), per_call):
             chunk = texts[start : start + per_call]
+            started = time.perf_counter()
             try:
                 out = await loop.run_in_executor(self._executor, servable.predict, chunk)
             except Exception:
                 log.exception("explanation model call failed")
                 raise ModelCallError("sentiment model failed while explaining") from None
             found.extend(float(p) for p in out)  # type: ignore[arg-type]
+            if pause and busy():
+                await asyncio.sleep(pause * (time.perf_counter() - started))
         return found
 
     def _reject(self, reason: str) -> None:

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     explain_max_units: int = Field(default=64, ge=1)
     explain_max_texts: int = Field(default=16, ge=1)
     explain_call_words: int = Field(default=4096, ge=1)
+    # While plain predictions are queued or running, an explanation pauses after each of its
+    # model calls for (1 / share - 1) times as long as the call took, leaving them the rest of
+    # the machine (1: no pause).
+    explain_busy_share: float = Field(default=0.25, gt=0, le=1)
 
     # TensorFlow CPU threads: each op on one core, two ops side by side (the sentiment model's
     # two reading directions, or two calls). One intra-op thread against 2: 3,150 against 2,600

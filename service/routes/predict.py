@@ -4,13 +4,16 @@
 FastAPI face (validation, errors, /docs), and `service.fast_path` calls them directly for
 well-formed requests. Both take the registry and settings from the app's state rather than
 through `Depends`, and the routes send their JSON themselves: the response models still document
-the answers in /docs, without a second validation of what was just built.
+the answers in /docs, without a second validation of what was just built. A sentiment request
+with `"explain": true` is answered by the explainer (service.explain), outside the prediction
+queue.
 """
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.datastructures import State
 
+from service.batching import Batcher
 from service.explain import Explained, Explainer
 from service.registry import Registry
 from service.routes.json_body import ERROR_RESPONSES, JsonBodyRoute
@@ -29,7 +32,6 @@ from service.schemas import (
     WordProbability,
     check_limits,
 )
-from service.servable import Servable
 
 router = APIRouter(tags=["predict"], route_class=JsonBodyRoute, responses=ERROR_RESPONSES)
 
@@ -53,7 +55,7 @@ async def answer_sentiment(body: SentimentRequest, state: State) -> SentimentAns
     registry: Registry = state.registry
     batcher = registry.get("sentiment")
     if body.explain:
-        return await answer_explained(body, batcher.servable, state.explainer)
+        return await answer_explained(body, batcher, state.explainer)
     probabilities = await batcher.predict(body.texts or [body.text or ""])
     results = [SentimentResult.of(p) for p in probabilities]  # type: ignore[arg-type]
     version = batcher.servable.version
@@ -63,11 +65,13 @@ async def answer_sentiment(body: SentimentRequest, state: State) -> SentimentAns
 
 
 async def answer_explained(
-    body: SentimentRequest, servable: Servable, explainer: Explainer
+    body: SentimentRequest, batcher: Batcher, explainer: Explainer
 ) -> ExplainedSentimentResponse | ExplainedSentimentBatchResponse:
-    """Probabilities with explanations, all from one model version."""
+    """Probabilities with explanations, all from one model version; they give way to the plain
+    predictions of `batcher`."""
     texts = body.texts or [body.text or ""]
-    explained = await explainer.explain(servable, texts)
+    servable = batcher.servable
+    explained = await explainer.explain(servable, texts, batcher.busy)
     results = [explained_result(t, e) for t, e in zip(texts, explained, strict=True)]
     if body.texts is None:
         return ExplainedSentimentResponse(**dict(results[0]), model_version=servable.version)
