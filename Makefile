@@ -9,7 +9,7 @@ PRESET ?= full
 DATA ?= $(firstword $(wildcard ../shared/datasets/aclImdb*.tar.gz ../datasets/aclImdb*.tar.gz))
 DATA_FLAG := $(if $(DATA),--data $(DATA))
 
-.PHONY: setup test docker-test lint format train train-quick serve run benchmark clean
+.PHONY: setup test docker-test lint format train train-quick serve run benchmark screenshot clean
 
 $(VENV)/.installed: requirements/serve.txt requirements/train.txt requirements/dev.txt requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ run: setup  ## train the quick preset if the model store is empty, then serve
 
 benchmark: setup  ## throughput and latency of the service against simpler ways of serving
 	$(PY) -m benchmarks
+
+screenshot: setup  ## save docs/playground.png: the playground answering on MODEL_DIR's models
+	$(PY) -m benchmarks.screenshot --model-dir $(MODEL_DIR) --out docs/playground.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -151,6 +151,10 @@ class Batcher:
         self._wakeup.set()
         return job.future
 
+    def busy(self) -> bool:
+        """Whether texts are queued or a model call is running."""
+        return bool(self._queued_texts or self._calls)
+
     def _reject(self, reason: str) -> None:
         self._metrics.rejected.labels(self.servable.name, reason).inc()
 

@@ -8,9 +8,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service.docs import install_docs
 from service.errors import install_error_handlers
+from service.explain import Explainer
 from service.fast_path import PredictionFastPath
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.playground import install_playground
 from service.registry import Registry
 from service.routes import health, metrics, models, predict
 from service.servable import configure_threads
@@ -24,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app_metrics = Metrics()
     registry = Registry(settings, app_metrics)
+    explainer = Explainer(settings, app_metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await registry.close()
+            explainer.close()
 
     app = FastAPI(
         title="IMDB LSTM service",
@@ -48,8 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = app_metrics
     app.state.registry = registry
+    app.state.explainer = explainer
     install_error_handlers(app)
     install_docs(app, settings)
+    install_playground(app)
     for router in (predict.router, health.router, models.router, metrics.router):
         app.include_router(router)
     app.add_middleware(PredictionFastPath)  # innermost: CORS, limits and logs still apply

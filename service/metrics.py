@@ -127,6 +127,12 @@ class Metrics:
         self.queue_depth = Gauge(
             "batch_queue_texts", "Texts waiting for a model call.", ["model"], registry=r
         )
+        self.explanation = Histogram(
+            "explanation_seconds",
+            "Time to explain the texts of one request, once it has an explanation slot.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.rejected = Counter(
             "batch_rejected", "Requests refused with 503.", ["model", "reason"], registry=r
         )

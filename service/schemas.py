@@ -8,6 +8,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     model_validator,
@@ -38,12 +39,23 @@ class SentimentRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"text": "a great movie"}, {"texts": ["fun", "dull"]}]},
+        json_schema_extra={
+            "examples": [
+                {"text": "a great movie"},
+                {"texts": ["fun", "dull"]},
+                {"text": "a great movie", "explain": True},
+            ]
+        },
     )
 
     text: Text | None = Field(default=None, description="One text.")
     texts: list[Text] | None = Field(
         None, min_length=1, description="A batch of texts, answered in order."
+    )
+    explain: StrictBool = Field(
+        default=False,
+        description="Also say how much each word moved the probability (slower: one model "
+        "call per word; see `Explanation`).",
     )
 
     @model_validator(mode="after")
@@ -72,8 +84,12 @@ def check_limits(settings: Settings, request: SentimentRequest | NextWordRequest
     if isinstance(request, NextWordRequest) and request.top_k > settings.max_top_k:
         errors.append(_error("less_than_equal", ["top_k"], f"at most {settings.max_top_k}"))
     if isinstance(request, SentimentRequest) and request.texts is not None:
-        if len(request.texts) > settings.max_batch_texts:
-            msg = f"at most {settings.max_batch_texts} texts, not {len(request.texts)}"
+        count = len(request.texts)
+        if count > settings.max_batch_texts:
+            msg = f"at most {settings.max_batch_texts} texts, not {count}"
+            errors.append(_error("too_long", ["texts"], msg))
+        elif request.explain and count > settings.explain_max_texts:
+            msg = f"at most {settings.explain_max_texts} texts with `explain`, not {count}"
             errors.append(_error("too_long", ["texts"], msg))
         located = [(["texts", i], text) for i, text in enumerate(request.texts)]
     for loc, text in located:
@@ -111,6 +127,53 @@ class SentimentBatchResponse(BaseModel):
     """The sentiment of each text, in request order."""
 
     results: list[SentimentResult]
+    model_version: str = Field(examples=["3"])
+
+
+class ExplainedWord(BaseModel):
+    """A word (or span of words) of the text and how far it moved the probability."""
+
+    word: str = Field(examples=["great"], description="`text[start:end]`, as sent.")
+    start: int = Field(ge=0, examples=[2], description="Offset of its first character.")
+    end: int = Field(ge=0, examples=[7], description="Offset just past its last character.")
+    weight: float = Field(
+        ge=-1,
+        le=1,
+        examples=[0.41],
+        description="The probability minus the probability without this word: above 0, the "
+        "word pushed the answer towards positive.",
+    )
+
+
+class Explanation(BaseModel):
+    """Why the model answered as it did: each word the model reads, in text order, weighted by
+    leaving it out (occlusion) on the served model (the whole blend)."""
+
+    method: Literal["occlusion"] = "occlusion"
+    unit: Literal["word", "span"] = Field(
+        description="`word`: one word or punctuation run each; `span`: the text had more words "
+        "than the service explains one by one, so each entry is a run of `span_words`."
+    )
+    span_words: int = Field(ge=1, examples=[1], description="Words per entry (1 for `word`).")
+    words: list[ExplainedWord]
+
+
+class ExplainedSentimentResult(SentimentResult):
+    """The sentiment of one text and its explanation."""
+
+    explanation: Explanation
+
+
+class ExplainedSentimentResponse(ExplainedSentimentResult):
+    """The sentiment of the one text, its explanation and the model version that judged it."""
+
+    model_version: str = Field(examples=["3"])
+
+
+class ExplainedSentimentBatchResponse(BaseModel):
+    """The sentiment of each text with its explanation, in request order."""
+
+    results: list[ExplainedSentimentResult]
     model_version: str = Field(examples=["3"])
 
 

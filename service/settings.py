@@ -52,6 +52,22 @@ class Settings(BaseSettings):
     queue_max_texts: int = Field(default=1024, ge=1)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
 
+    # Explanations ("explain": true): occlusion asks the model once per unit of a text, so they
+    # get their own explain_concurrency slots and threads beside the prediction queue; beyond
+    # explain_queue_max waiting requests, 503. A text of more than explain_max_units words is
+    # explained in that many spans of consecutive words; a request explains at most
+    # explain_max_texts texts; masked copies go to the model in calls of at most
+    # explain_call_words padded words (a 300-word review: 13 copies a call).
+    explain_concurrency: int = Field(default=1, ge=1)
+    explain_queue_max: int = Field(default=4, ge=0)
+    explain_max_units: int = Field(default=64, ge=1)
+    explain_max_texts: int = Field(default=16, ge=1)
+    explain_call_words: int = Field(default=4096, ge=1)
+    # While plain predictions are queued or running, an explanation pauses after each of its
+    # model calls for (1 / share - 1) times as long as the call took, leaving them the rest of
+    # the machine (1: no pause).
+    explain_busy_share: float = Field(default=0.25, gt=0, le=1)
+
     # TensorFlow CPU threads: each op on one core, two ops side by side (the sentiment model's
     # two reading directions, or two calls). One intra-op thread against 2: 3,150 against 2,600
     # short req/s at 64 connections, the same 171 reviews/s at 16.

@@ -10,6 +10,7 @@ import io
 import os
 import random
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,14 @@ def make_review(rng: random.Random, label: int | None) -> str:
     return " ".join(words).capitalize() + ". <br /><br />The end!"
 
 
-def write_imdb_archive(path: Path, reviews_per_class: int = 240, unlabelled: int = 160) -> Path:
-    """A .tar.gz with the aclImdb layout; every 4 reviews in a row share one movie."""
+def write_imdb_archive(
+    path: Path,
+    reviews_per_class: int = 240,
+    unlabelled: int = 160,
+    review: Callable[[random.Random, int | None], str] = make_review,
+) -> Path:
+    """A .tar.gz with the aclImdb layout, reviews written by `review(rng, label)`; every 4
+    reviews in a row share one movie."""
     rng = random.Random(0)
     files: dict[str, str] = {}
     for kind, label, count in (
@@ -42,7 +49,7 @@ def write_imdb_archive(path: Path, reviews_per_class: int = 240, unlabelled: int
         urls = []
         for index in range(count):
             rating = 0 if label is None else (8 if label else 2)
-            files[f"aclImdb/train/{kind}/{index}_{rating}.txt"] = make_review(rng, label)
+            files[f"aclImdb/train/{kind}/{index}_{rating}.txt"] = review(rng, label)
             urls.append(f"http://www.imdb.com/title/tt{1000 + index // 4:07d}/usercomments")
         files[f"aclImdb/train/urls_{kind}.txt"] = "\n".join(urls) + "\n"
     with tarfile.open(path, "w:gz") as archive:

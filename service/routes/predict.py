@@ -4,16 +4,25 @@
 FastAPI face (validation, errors, /docs), and `service.fast_path` calls them directly for
 well-formed requests. Both take the registry and settings from the app's state rather than
 through `Depends`, and the routes send their JSON themselves: the response models still document
-the answers in /docs, without a second validation of what was just built.
+the answers in /docs, without a second validation of what was just built. A sentiment request
+with `"explain": true` is answered by the explainer (service.explain), outside the prediction
+queue.
 """
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.datastructures import State
 
+from service.batching import Batcher
+from service.explain import Explained, Explainer
 from service.registry import Registry
 from service.routes.json_body import ERROR_RESPONSES, JsonBodyRoute
 from service.schemas import (
+    ExplainedSentimentBatchResponse,
+    ExplainedSentimentResponse,
+    ExplainedSentimentResult,
+    ExplainedWord,
+    Explanation,
     NextWordRequest,
     NextWordResponse,
     SentimentBatchResponse,
@@ -32,19 +41,54 @@ def json_response(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
-async def answer_sentiment(
-    body: SentimentRequest, state: State
-) -> SentimentResponse | SentimentBatchResponse:
+SentimentAnswer = (
+    SentimentResponse
+    | SentimentBatchResponse
+    | ExplainedSentimentResponse
+    | ExplainedSentimentBatchResponse
+)
+
+
+async def answer_sentiment(body: SentimentRequest, state: State) -> SentimentAnswer:
     """The answer to a valid sentiment request (422 past the limits, 503 when unavailable)."""
     check_limits(state.settings, body)
     registry: Registry = state.registry
     batcher = registry.get("sentiment")
+    if body.explain:
+        return await answer_explained(body, batcher, state.explainer)
     probabilities = await batcher.predict(body.texts or [body.text or ""])
     results = [SentimentResult.of(p) for p in probabilities]  # type: ignore[arg-type]
     version = batcher.servable.version
     if body.texts is None:
         return SentimentResponse(**results[0].model_dump(), model_version=version)
     return SentimentBatchResponse(results=results, model_version=version)
+
+
+async def answer_explained(
+    body: SentimentRequest, batcher: Batcher, explainer: Explainer
+) -> ExplainedSentimentResponse | ExplainedSentimentBatchResponse:
+    """Probabilities with explanations, all from one model version; they give way to the plain
+    predictions of `batcher`."""
+    texts = body.texts or [body.text or ""]
+    servable = batcher.servable
+    explained = await explainer.explain(servable, texts, batcher.busy)
+    results = [explained_result(t, e) for t, e in zip(texts, explained, strict=True)]
+    if body.texts is None:
+        return ExplainedSentimentResponse(**dict(results[0]), model_version=servable.version)
+    return ExplainedSentimentBatchResponse(results=results, model_version=servable.version)
+
+
+def explained_result(text: str, explained: Explained) -> ExplainedSentimentResult:
+    """One text's result: its rounded probability and label, its weighted units in order."""
+    words = [
+        ExplainedWord(word=text[u.start : u.end], start=u.start, end=u.end, weight=round(w, 6))
+        for u, w in zip(explained.units, explained.weights, strict=True)
+    ]
+    unit = "word" if explained.unit_words == 1 else "span"
+    explanation = Explanation(unit=unit, span_words=explained.unit_words, words=words)
+    return ExplainedSentimentResult(
+        **SentimentResult.of(explained.probability).model_dump(), explanation=explanation
+    )
 
 
 async def answer_next_word(body: NextWordRequest, state: State) -> NextWordResponse:
@@ -60,7 +104,7 @@ async def answer_next_word(body: NextWordRequest, state: State) -> NextWordRespo
     return NextWordResponse(predictions=predictions, model_version=batcher.servable.version)
 
 
-@router.post("/sentiment", response_model=SentimentResponse | SentimentBatchResponse)
+@router.post("/sentiment", response_model=SentimentAnswer)
 async def predict_sentiment(body: SentimentRequest, request: Request) -> Response:
     """Probability that a text (or each text of a batch) is positive, with its label."""
     return json_response(await answer_sentiment(body, request.app.state))

@@ -1,0 +1,165 @@
+"""The playground page in a real browser: Debian's Chromium, driven by Playwright, against a real
+service process on the tiny models. Skipped when Chromium is missing, except under CI=true."""
+
+import json
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from benchmarks.servers import Server, service_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MAX_TEXT_CHARS = 120  # small, so that typing past it is quick
+TEXT = "a great movie, I loved the wonderful story"
+
+if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it (.ci/system-packages)")
+    pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`python -m service` on the tiny models, with a small text limit."""
+    log = tmp_path_factory.mktemp("playground") / "service.log"
+    env = {"MAX_TEXT_CHARS": str(MAX_TEXT_CHARS), "LOG_LEVEL": "warning"}
+    server = service_server(model_dir, env, log)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server: Server) -> Iterator:
+    """A fresh page on the playground; every URL it requests is kept in `page.requested`."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.goto(server.url + "/")
+    yield page
+    context.close()
+
+
+def api(server: Server, path: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        server.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def wait_for_answer(page, text: str) -> None:
+    """Wait until the page shows the answers for `text`."""
+    page.wait_for_function(
+        """text => document.getElementById("words").textContent === text
+           && document.querySelectorAll("#suggestions button").length > 0""",
+        arg=text,
+        timeout=30_000,
+    )
+
+
+def test_playground_answers_as_you_type(page, server: Server) -> None:
+    page.locator("#text").press_sequentially(TEXT, delay=20)
+    wait_for_answer(page, TEXT)
+    expected = api(server, "/sentiment", {"text": TEXT})
+    shown = page.locator("#probability")
+    assert float(shown.get_attribute("data-value")) == expected["positive_probability"]
+    assert abs(float(shown.text_content()) - expected["positive_probability"]) <= 0.0005
+    assert expected["label"] in page.locator("#label").text_content()
+    # Each word the model reads is highlighted with its weight, on hover and for screen readers.
+    explained = api(server, "/sentiment", {"text": TEXT, "explain": True})["explanation"]
+    spans = page.locator("#words .w")
+    assert spans.count() == len(explained["words"]) > 0
+    for i, word in enumerate(explained["words"]):
+        span = spans.nth(i)
+        assert span.text_content() == word["word"]
+        assert float(span.get_attribute("data-weight")) == word["weight"]
+        assert span.get_attribute("class") == "w " + ("pos" if word["weight"] >= 0 else "neg")
+        assert span.get_attribute("title").endswith(
+            "towards " + ("positive" if word["weight"] >= 0 else "negative")
+        )
+    version = expected["model_version"]
+    assert f"sentiment model version {version}" in page.locator("#versions").text_content()
+
+
+def test_playground_suggestion_appends_word(page, server: Server) -> None:
+    page.locator("#text").press_sequentially("the plot was", delay=20)
+    wait_for_answer(page, "the plot was")
+    suggested = api(server, "/next-word", {"text": "the plot was", "top_k": 5})["predictions"]
+    buttons = page.locator("#suggestions button")
+    assert buttons.all_text_contents() == [p["word"] for p in suggested]
+    word = suggested[0]["word"]
+    buttons.first.click()
+    text = "the plot was" + ("" if word in ".,!?;:)" else " ") + word
+    assert page.locator("#text").input_value() == text
+    wait_for_answer(page, text)
+    expected = api(server, "/sentiment", {"text": text})
+    assert (
+        float(page.locator("#probability").get_attribute("data-value"))
+        == (expected["positive_probability"])
+    )
+    following = api(server, "/next-word", {"text": text, "top_k": 5})["predictions"]
+    page.wait_for_function(
+        "words => [...document.querySelectorAll('#suggestions button')]"
+        ".map(b => b.textContent).join('|') === words.join('|')",
+        arg=[p["word"] for p in following],
+        timeout=30_000,
+    )
+
+
+def test_playground_keyboard_shows_weights(page) -> None:
+    page.locator("#text").press_sequentially("dull and boring", delay=20)
+    wait_for_answer(page, "dull and boring")
+    page.keyboard.press("Tab")  # from the text to the first highlighted word
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "dull"
+    assert page.locator("#word-info").text_content().startswith("\u201cdull\u201d")
+
+
+def test_playground_shows_service_error(page) -> None:
+    page.locator("#text").press_sequentially("a fine start", delay=20)
+    wait_for_answer(page, "a fine start")
+    page.locator("#text").fill("far too long " * 12)
+    status = page.locator("#status")
+    status.wait_for(state="visible", timeout=30_000)
+    page.wait_for_function("document.getElementById('status').className === 'error'")
+    assert status.text_content() == (
+        f"The service refused this text: Should be at most {MAX_TEXT_CHARS} characters, "
+        f"not {len('far too long ' * 12)}"
+    )
+    assert page.locator("#words .w").count() == 0
+
+
+def test_playground_requests_stay_local(page) -> None:
+    page.locator("#text").press_sequentially("a great movie", delay=20)
+    wait_for_answer(page, "a great movie")
+    assert page.requested
+    assert {urlsplit(url).hostname for url in page.requested} == {"127.0.0.1"}
+    paths = {urlsplit(url).path for url in page.requested}
+    assert {"/", "/playground/app.js", "/playground/style.css", "/sentiment"} <= paths
