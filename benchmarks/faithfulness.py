@@ -61,7 +61,7 @@ def held_out(servable: Servable, data: Path | None, cache: Path) -> tuple[list[s
 def predict(servable: Servable, texts: list[str], per_call: int = 32) -> np.ndarray:
     out: list[float] = []
     for start in range(0, len(texts), per_call):
-        out.extend(servable.predict(texts[start : start + per_call]))  # type: ignore[arg-type]
+        out.extend(servable.predict(texts[start : start + per_call]).predictions)  # type: ignore[arg-type]
     return np.asarray(out)
 
 

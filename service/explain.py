@@ -121,7 +121,7 @@ class Explainer:
             except Exception:
                 log.exception("explanation model call failed")
                 raise ModelCallError("sentiment model failed while explaining") from None
-            found.extend(float(p) for p in out)  # type: ignore[arg-type]
+            found.extend(float(p) for p in out.predictions)  # type: ignore[arg-type]
             if pause and busy():
                 await asyncio.sleep(pause * (time.perf_counter() - started))
         return found
