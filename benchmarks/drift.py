@@ -1,6 +1,7 @@
 """Does the drift score do its job? Streams of texts into a real service, and the PSI it reports.
 
     python -m benchmarks.drift --model-dir DIR [--data aclImdb*.tar.gz] [--window 1000]
+    python -m benchmarks.drift --model-dir DIR --record-cost
 
 Starts `python -m service` on the model store, then sends it, one stream after the other, as
 sentiment batches of 16 texts: IMDB reviews it was not calibrated on (the unlabelled reviews of
@@ -9,6 +10,10 @@ product-review-like sentences, and strings of random letters. After each stream 
 size plus 200 texts, so that the PSI last computed saw that stream alone) it reads the sentiment
 model's PSI gauges from /metrics and prints them beside the alert threshold of
 deploy/prometheus/rules. Without --data the IMDB stream is left out.
+
+--record-cost measures instead, in-process, what the drift metrics add to each model call: the
+CPU time of `DriftMonitor.record` on a real answer of the sentiment model, per call of 1, 16 and 64
+short texts.
 """
 
 import argparse
@@ -19,6 +24,7 @@ import string
 import sys
 import tarfile
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,6 +135,27 @@ def measure(server: Server, streams: dict[str, list[str]]) -> dict[str, dict[str
     return {name: stream_psi(server.url, texts) for name, texts in streams.items()}
 
 
+def record_cost(model_dir: Path, repeats: int = 2000) -> dict[int, float]:
+    """CPU microseconds `DriftMonitor.record` takes per model call, by texts in the call."""
+    from benchmarks.scenarios import SHORT_TEXTS
+    from service.drift import DriftMonitor
+    from service.metrics import Metrics
+    from service.servable import load_servable
+    from service.settings import Settings
+    from service.store import complete_versions
+
+    servable = load_servable(complete_versions(model_dir, "sentiment")[0], top_k=1)
+    monitor = DriftMonitor(servable, Settings(model_dir=model_dir), Metrics())
+    found = {}
+    for size in (1, 16, 64):
+        answer = servable.predict((SHORT_TEXTS * 8)[:size])
+        started = time.thread_time()  # CPU time: what a busy machine's other work cannot inflate
+        for _ in range(repeats):
+            monitor.record(answer)
+        found[size] = (time.thread_time() - started) / repeats * 1e6
+    return found
+
+
 def format_table(scores: dict[str, dict[str, float]], threshold: float) -> str:
     lines = [
         f"{'stream':<18}" + "".join(f"{f:>22}" for f in FEATURES) + "   above threshold",
@@ -146,7 +173,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model-dir", type=Path, default=Path("model"), help="model store")
     parser.add_argument("--data", type=Path, help="an aclImdb archive with train/unsup reviews")
     parser.add_argument("--window", type=int, default=1000, help="DRIFT_WINDOW_TEXTS")
+    parser.add_argument("--record-cost", action="store_true", help="time DriftMonitor.record")
     args = parser.parse_args(argv)
+    if args.record_cost:
+        for size, micros in record_cost(args.model_dir).items():
+            print(f"DriftMonitor.record, a call of {size:>2} texts: {micros:.1f} µs of CPU")
+        return
     count = args.window + 200  # PSI is recomputed every 100 texts (DRIFT_UPDATE_TEXTS)
     streams: dict[str, list[str]] = {}
     if args.data:

@@ -24,7 +24,7 @@ def scores(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     }
     env = {"DRIFT_WINDOW_TEXTS": str(WINDOW), "DRIFT_UPDATE_TEXTS": "20"}
     server = service_server(model_dir, env, tmp_path_factory.mktemp("drift") / "service.log")
-    server.start()
+    server.start(timeout=600)  # a busy machine may take minutes to import TensorFlow
     try:
         return measure(server, streams)
     finally:
