@@ -81,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="explain-load-") as tmp:
         work = Path(tmp)
         server = service_server(args.model_dir, {"LOG_LEVEL": "warning"}, work / "service.log")
-        server.start()
+        server.start(timeout=600)
         try:
             runs = {}
             for name in ("alone", "with explanations"):

@@ -33,7 +33,7 @@ def main() -> None:
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install -y chromium")
     with tempfile.TemporaryDirectory(prefix="screenshot-") as tmp:
         server = service_server(args.model_dir, {"LOG_LEVEL": "warning"}, Path(tmp) / "log")
-        server.start()
+        server.start(timeout=600)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

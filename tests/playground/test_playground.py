@@ -41,7 +41,7 @@ def server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     log = tmp_path_factory.mktemp("playground") / "service.log"
     env = {"MAX_TEXT_CHARS": str(MAX_TEXT_CHARS), "LOG_LEVEL": "warning"}
     server = service_server(model_dir, env, log)
-    server.start()
+    server.start(timeout=600)
     yield server
     server.stop()
 
