@@ -12,7 +12,7 @@ from service.fast_path import PredictionFastPath
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.registry import Registry
-from service.routes import health, metrics, models, predict
+from service.routes import health, metrics, models, predict, v2
 from service.servable import configure_threads
 from service.settings import Settings
 
@@ -48,9 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = app_metrics
     app.state.registry = registry
+    app.state.draining = False  # set on SIGTERM (service.server): /ready answers 503
     install_error_handlers(app)
     install_docs(app, settings)
-    for router in (predict.router, health.router, models.router, metrics.router):
+    for router in (predict.router, health.router, models.router, metrics.router, v2.router):
         app.include_router(router)
     app.add_middleware(PredictionFastPath)  # innermost: CORS, limits and logs still apply
     if settings.cors_origins:

@@ -58,7 +58,11 @@ class Settings(BaseSettings):
     tf_intra_op_threads: int = Field(default=1, ge=0)
     tf_inter_op_threads: int = Field(default=2, ge=0)
 
-    # Seconds that in-flight requests get to finish after SIGTERM.
+    # After SIGTERM: seconds the service keeps serving while /ready answers 503, so that a load
+    # balancer's or Kubernetes' readiness checks take it out of rotation first (HAProxy in
+    # deploy/haproxy checks every second, 2 failures to mark it down); SIGINT skips it.
+    drain_seconds: float = Field(default=5.0, ge=0)
+    # Then: seconds that in-flight requests get to finish once the service stops accepting.
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
 
     @field_validator("log_level", mode="before")
