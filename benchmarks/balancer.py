@@ -68,7 +68,11 @@ class Balancer:
         if status != 200:
             return {}
         rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
-        return {r["svname"]: r for r in rows if r["pxname"] == "api" and r["svname"] != "BACKEND"}
+        return {
+            r["svname"]: r
+            for r in rows
+            if r["pxname"] == "api" and r["svname"] not in ("BACKEND", "FRONTEND")
+        }
 
     def wait_status(self, server: str, wanted: str, timeout: float) -> float | None:
         """Seconds until haproxy reports `server` as `wanted` (UP, DOWN...); None past timeout."""

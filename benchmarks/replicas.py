@@ -205,71 +205,71 @@ def kill(servers: dict[str, Server], name: str, balancer: Balancer) -> dict:
     }
 
 
+def check(name: str, measured: str, passed: bool) -> dict:
+    return {"check": name, "measured": measured, "passed": bool(passed)}
+
+
 def checks(report: dict) -> list[dict]:
     """The properties the run must show."""
-    share, rollout, term, kill = (
-        report["steady"]["share"],
-        report["rollout"],
-        report["sigterm"],
-        report["kill"],
-    )
-    new = rollout["version"]
+    share, roll, term, kill = (report[k] for k in ("steady", "rollout", "sigterm", "kill"))
+    share = share["share"]
+    answers = roll["answers_after_by_version"]
+    down, held = kill["seconds_to_down"], kill["held_at_kill"]
     return [
-        {
-            "check": "every replica takes traffic",
-            "measured": json.dumps(share),
-            "passed": min(share.values()) > 0.1,
-        },
-        {
-            "check": "the new version reaches every replica, no failed request",
-            "measured": f"{rollout['seconds_to_serve']}, answers after: {rollout['answers_after_by_version']}, failed {rollout['failed']}",
-            "passed": len(rollout["seconds_to_serve"]) == report["replicas"]
-            and set(rollout["answers_after_by_version"]) == {new}
-            and rollout["failed"] == 0,
-        },
-        {
-            "check": "SIGTERM: marked down before it exits, exit 0, no failed request",
-            "measured": f"down after {term['seconds_to_down']} s, exit {term['exit_status']} after {term['seconds_to_exit']} s, failed {term['failed']}",
-            "passed": term["seconds_to_down"] is not None
+        check("every replica takes traffic", json.dumps(share), min(share.values()) > 0.1),
+        check(
+            "the new version reaches every replica, no failed request",
+            f"served after {roll['seconds_to_serve']} s; answers after: {answers}; "
+            f"failed {roll['failed']}",
+            len(roll["seconds_to_serve"]) == report["replicas"]
+            and set(answers) == {roll["version"]}
+            and roll["failed"] == 0,
+        ),
+        check(
+            "SIGTERM: marked down before it exits, exit 0, no failed request",
+            f"down after {term['seconds_to_down']} s, exit {term['exit_status']} after "
+            f"{term['seconds_to_exit']} s, failed {term['failed']}",
+            term["seconds_to_down"] is not None
             and term["seconds_to_down"] < term["seconds_to_exit"]
             and term["exit_status"] == 0
             and term["failed"] == 0,
-        },
-        {
-            "check": f"kill -9: failed <= held, down within {DOWN_WITHIN:g} s, nothing sent after",
-            "measured": f"failed {kill['failed']}, held {kill['held_at_kill']}, down after {kill['seconds_to_down']} s, sessions after down {kill['sessions_after_down']}",
-            "passed": kill["failed"] <= kill["held_at_kill"]
-            and kill["seconds_to_down"] is not None
-            and kill["seconds_to_down"] <= DOWN_WITHIN
+        ),
+        check(
+            f"kill -9: failed <= held, down within {DOWN_WITHIN:g} s, nothing sent after",
+            f"failed {kill['failed']}, held {held}, down after {down} s, "
+            f"sessions after down {kill['sessions_after_down']}",
+            kill["failed"] <= held
+            and down is not None
+            and down <= DOWN_WITHIN
             and kill["sessions_after_down"] == 0,
-        },
+        ),
     ]
 
 
 def format_report(report: dict) -> str:
     """The run's figures and checks as Markdown tables."""
-    steady = report["steady"]
+    steady, roll, term, kill = (report[k] for k in ("steady", "rollout", "sigterm", "kill"))
     lines = [
-        f"{report['requests']} requests in {report['seconds']} s over {report['connections']} connections "
-        f"through HAProxy to {report['replicas']} replicas; not 200: {report['failed']} "
-        f"(statuses {json.dumps(report['statuses'])})",
+        f"{report['requests']} requests in {report['seconds']} s, {report['connections']} "
+        f"connections through HAProxy to {report['replicas']} replicas; not 200: "
+        f"{report['failed']} (statuses {json.dumps(report['statuses'])})",
         f"requests by kind: {json.dumps(report['kinds'])}",
         "",
-        "| replica | answered in the steady {0:g} s | share |".format(steady["seconds"]),
+        f"| replica | answered in the steady {steady['seconds']:g} s | share |",
         "| --- | ---: | ---: |",
     ]
-    for name, answered_count in steady["answered"].items():
-        lines.append(f"| {name} | {answered_count:.0f} | {steady['share'][name]:.1%} |")
+    for name, count in steady["answered"].items():
+        lines.append(f"| {name} | {count:.0f} | {steady['share'][name]:.1%} |")
     lines += [
         "",
         "| event | failed requests | figures |",
         "| --- | ---: | --- |",
-        f"| rollout to version {report['rollout']['version']} | {report['rollout']['failed']} "
-        f"| served after (s): {json.dumps(report['rollout']['seconds_to_serve'])} |",
-        f"| SIGTERM | {report['sigterm']['failed']} | marked down after {report['sigterm']['seconds_to_down']} s, "
-        f"exited {report['sigterm']['exit_status']} after {report['sigterm']['seconds_to_exit']} s |",
-        f"| kill -9 | {report['kill']['failed']} | held {report['kill']['held_at_kill']}, marked down after "
-        f"{report['kill']['seconds_to_down']} s, sessions after down: {report['kill']['sessions_after_down']} |",
+        f"| rollout to version {roll['version']} | {roll['failed']} "
+        f"| served after (s): {json.dumps(roll['seconds_to_serve'])} |",
+        f"| SIGTERM | {term['failed']} | marked down after {term['seconds_to_down']} s, "
+        f"exited {term['exit_status']} after {term['seconds_to_exit']} s |",
+        f"| kill -9 | {kill['failed']} | held {kill['held_at_kill']}, marked down after "
+        f"{kill['seconds_to_down']} s, sessions after down: {kill['sessions_after_down']} |",
         "",
         f"balancer retries: {json.dumps(report['balancer_retries'])}",
         "",
