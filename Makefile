@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The Open Inference Protocol clients the tests drive (tritonclient, kserve) pin packages below
+# the service's pins: they get a venv of their own.
+CLIENTS_VENV := .venv-clients
 MODEL_DIR ?= model
 PORT ?= 8000
 PRESET ?= full
@@ -17,7 +20,13 @@ $(VENV)/.installed: requirements/serve.txt requirements/train.txt requirements/d
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
 	touch $@
 
-setup: $(VENV)/.installed  ## create .venv with every pinned dependency
+$(CLIENTS_VENV)/.installed: requirements/clients.txt
+	test -x $(CLIENTS_VENV)/bin/python || $(PYTHON) -m venv $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/python -m pip install --quiet --upgrade pip==25.3
+	$(CLIENTS_VENV)/bin/python -m pip install --quiet -r requirements/clients.txt
+	touch $@
+
+setup: $(VENV)/.installed $(CLIENTS_VENV)/.installed  ## create .venv and .venv-clients, pinned
 
 test: setup  ## run the test suite (trains tiny models on generated data)
 	$(PY) -m pytest
@@ -56,4 +65,4 @@ screenshot: setup  ## save docs/playground.png: the playground answering on MODE
 	$(PY) -m benchmarks.screenshot --model-dir $(MODEL_DIR) --out docs/playground.png
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CLIENTS_VENV) .pytest_cache .ruff_cache

@@ -4,17 +4,20 @@ import signal
 
 
 def main() -> None:
-    """Serve until SIGTERM or Ctrl+C, then let in-flight requests finish and exit 0."""
+    """Serve until SIGTERM or Ctrl+C; on SIGTERM report not-ready for DRAIN_SECONDS while still
+    serving, then let in-flight requests finish and exit 0."""
     import uvicorn
 
     from service.logs import configure_logging
     from service.main import create_app
+    from service.server import DrainingServer
     from service.settings import Settings
 
     settings = Settings()
     configure_logging(settings.log_level)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -25,7 +28,7 @@ def main() -> None:
     # does nothing, that graceful stop ends the process with status 0.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: None)
-    uvicorn.Server(config).run()
+    DrainingServer(config, app, settings.drain_seconds).run()
 
 
 if __name__ == "__main__":

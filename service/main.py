@@ -14,7 +14,7 @@ from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.playground import install_playground
 from service.registry import Registry
-from service.routes import health, metrics, models, predict
+from service.routes import health, metrics, models, predict, v2
 from service.servable import configure_threads
 from service.settings import Settings
 
@@ -53,10 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = app_metrics
     app.state.registry = registry
     app.state.explainer = explainer
+    app.state.draining = False  # set on SIGTERM (service.server): /ready answers 503
     install_error_handlers(app)
     install_docs(app, settings)
     install_playground(app)
-    for router in (predict.router, health.router, models.router, metrics.router):
+    for router in (predict.router, health.router, models.router, metrics.router, v2.router):
         app.include_router(router)
     app.add_middleware(PredictionFastPath)  # innermost: CORS, limits and logs still apply
     if settings.cors_origins:

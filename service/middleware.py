@@ -14,12 +14,22 @@ from service.metrics import Metrics
 
 log = logging.getLogger("service.access")
 
+CLOSE = [(b"connection", b"close")]
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
-async def send_json(send: Send, status: int, detail: str, headers: list | None = None) -> None:
-    """Send a whole `{"detail": ...}` JSON response."""
-    body = orjson.dumps({"detail": detail})
+def error_key(scope: Scope) -> str:
+    """The Open Inference Protocol's endpoints answer errors as `{"error": ...}`, the others as
+    `{"detail": ...}`."""
+    path = scope.get("path", "")
+    return "error" if path == "/v2" or path.startswith("/v2/") else "detail"
+
+
+async def send_json(
+    send: Send, status: int, detail: str, headers: list | None = None, key: str = "detail"
+) -> None:
+    """Send a whole `{key: detail}` JSON error response."""
+    body = orjson.dumps({key: detail})
     await send(
         {
             "type": "http.response.start",
@@ -87,7 +97,7 @@ class RequestContextMiddleware:
         except Exception:
             log.exception("unhandled error")
             if not responded:
-                await send_json(send_with_id, 500, "Internal server error")
+                await send_json(send_with_id, 500, "Internal server error", key=error_key(scope))
         finally:
             self._in_flight -= 1
             self._record(scope, status, time.perf_counter() - started)
@@ -132,10 +142,10 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit():
-            await send_json(send, 400, "Invalid Content-Length header")
+            await send_json(send, 400, "Invalid Content-Length header", key=error_key(scope))
             return
         if int(declared) > self.max_bytes:
-            await send_json(send, 413, self._detail(), [(b"connection", b"close")])
+            await send_json(send, 413, self._detail(), CLOSE, error_key(scope))
             return
         received = 0
         refused = False
@@ -149,7 +159,7 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     refused = True
-                    await send_json(send, 413, self._detail(), [(b"connection", b"close")])
+                    await send_json(send, 413, self._detail(), CLOSE, error_key(scope))
                     return {"type": "http.disconnect"}
             return message
 

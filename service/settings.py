@@ -83,7 +83,11 @@ class Settings(BaseSettings):
     drift_window_texts: int = Field(default=1000, ge=10)
     drift_update_texts: int = Field(default=100, ge=1)
 
-    # Seconds that in-flight requests get to finish after SIGTERM.
+    # After SIGTERM: seconds the service keeps serving while /ready answers 503, so that a load
+    # balancer's or Kubernetes' readiness checks take it out of rotation first (HAProxy in
+    # deploy/haproxy checks every second, 2 failures to mark it down); SIGINT skips it.
+    drain_seconds: float = Field(default=5.0, ge=0)
+    # Then: seconds that in-flight requests get to finish once the service stops accepting.
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
 
     @field_validator("log_level", mode="before")

@@ -62,7 +62,7 @@ def start_server(model_dir: Path, log: Path, **env: str) -> Server:
 def server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the module; the SIGTERM test, last, stops it (starting one costs ~10 s)."""
     log = tmp_path_factory.mktemp("server") / "stderr.log"
-    server = start_server(model_dir, log, GRACEFUL_SHUTDOWN_SECONDS="10")
+    server = start_server(model_dir, log, GRACEFUL_SHUTDOWN_SECONDS="10", DRAIN_SECONDS="0")
     yield server
     if server.process.poll() is None:
         server.process.terminate()
