@@ -26,9 +26,9 @@ $(CLIENTS_VENV)/.installed: requirements/clients.txt
 	$(CLIENTS_VENV)/bin/python -m pip install --quiet -r requirements/clients.txt
 	touch $@
 
-setup: $(VENV)/.installed $(CLIENTS_VENV)/.installed  ## create .venv and .venv-clients, pinned
+setup: $(VENV)/.installed  ## create .venv with every pinned dependency
 
-test: setup  ## run the test suite (trains tiny models on generated data)
+test: setup $(CLIENTS_VENV)/.installed  ## run the test suite (trains tiny models on generated data)
 	$(PY) -m pytest
 
 docker-test: setup  ## build, train and serve in Docker for real (needs a Docker engine)
