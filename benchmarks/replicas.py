@@ -60,8 +60,9 @@ def answered(server: Server) -> float:
 
 
 def failures(records: list[Record], start: float, end: float) -> list[Record]:
-    """Requests started in [start, end) that got no 200."""
-    return [r for r in records if start <= r.started < end and r.status != 200]
+    """Requests in flight at some moment of [start, end) that got no 200 (a request held by a
+    replica when it is killed started before the kill)."""
+    return [r for r in records if r.started < end and r.ended >= start and r.status != 200]
 
 
 def start_all(servers: list[Server], timeout: float = 600) -> None:
