@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     explain_call_words: int = Field(default=4096, ge=1)
     # While plain predictions are queued or running, an explanation pauses after each of its
     # model calls for (1 / share - 1) times as long as the call took, leaving them the rest of
-    # the machine (1: no pause).
-    explain_busy_share: float = Field(default=0.25, gt=0, le=1)
+    # the machine (1: no pause). Short-64 on the full models lost 11% of its throughput beside a
+    # stream of review explanations at 0.1, 22% at 0.25 (benchmarks.explain_load).
+    explain_busy_share: float = Field(default=0.1, gt=0, le=1)
 
     # TensorFlow CPU threads: each op on one core, two ops side by side (the sentiment model's
     # two reading directions, or two calls). One intra-op thread against 2: 3,150 against 2,600
