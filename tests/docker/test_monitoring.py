@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.docker.project_copy import copy_project
+
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 
@@ -147,15 +149,7 @@ def compose(
     ):
         pytest.skip("no Docker engine is reachable")
     model_dir: Path = request.getfixturevalue("model_dir")  # trained only when it will be used
-    project = tmp_path_factory.mktemp("monitoring") / "project"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ["requirements", "training", "service", "deploy"]:
-        shutil.copytree(ROOT / name, project / name, ignore=ignore)
-    for name in ["Dockerfile", ".dockerignore", "docker-compose.yml"]:
-        shutil.copy(ROOT / name, project / name)
-    shutil.copytree(model_dir, project / "model")
-    for path in [project / "model", *(project / "model").rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)  # the api runs as uid 1000
+    project = copy_project(model_dir, tmp_path_factory.mktemp("monitoring") / "project")
     run = Compose(project)
     try:
         yield run

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker.project_copy import copy_project
 from tests.docker.test_docker import (
     ROOT,
     ComposeRunner,
@@ -79,15 +79,7 @@ def scaled(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pytest.skip("set RUN_DOCKER_TESTS=1 to build and serve in Docker")
     if not compose_available() or not engine_reachable():
         pytest.skip("no Docker engine is reachable")
-    project = tmp_path_factory.mktemp("scale") / "project"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ["requirements", "training", "service", "deploy"]:
-        shutil.copytree(ROOT / name, project / name, ignore=ignore)
-    for name in ["Dockerfile", ".dockerignore", "docker-compose.yml"]:
-        shutil.copy(ROOT / name, project / name)
-    shutil.copytree(model_dir, project / "model", ignore=shutil.ignore_patterns("unused-cache"))
-    for path in [project / "model", *(project / "model").rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the image's user
+    project = copy_project(model_dir, tmp_path_factory.mktemp("scale") / "project")
     override = {"services": {name: {"image": image} for name, image in IMAGES.items()}}
     (project / "compose.test.yml").write_text(json.dumps(override))
     env = {**os.environ, "API_PORT": str(free_port()), "API_PUBLISH": "127.0.0.1:"}
