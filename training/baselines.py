@@ -131,52 +131,85 @@ def kneser_ney_trigram(
     vocab_size: int,
     excluded_ids: tuple[int, ...] = (0, 1),
     max_eval_positions: int = 200_000,
+    punctuation: np.ndarray | None = None,
+    form: str = "",
     discount: float = 0.75,
     chunk: int = 1024,
 ) -> dict[str, float]:
-    """Interpolated Kneser-Ney trigram LM: top-1 / top-5 next-word accuracy and perplexity on
-    held-out token streams.
+    """Interpolated Kneser-Ney trigram LM fitted on `train_ids`: next-word accuracy and perplexity
+    on held-out token streams, keyed `kn_trigram{form}_*` and scored as `evaluate.next_word_metrics`
+    scores ours.
 
-    Top-k ranks every id except `excluded_ids` (the model never suggests padding or [UNK]; an
-    [UNK] target is a miss), ties broken towards the lower (more frequent) id. Perplexity uses the
-    whole distribution with [UNK] (id 1) as a normal word; the other excluded ids get zero mass
-    and positions whose target is one of them are skipped (padding never occurs).
+    `top1` / `top5` are over positions whose next token is a word, ranking words only (not the
+    `punctuation` ids, as our suggestions do); `all_tokens_top1` / `_top5` rank every token there,
+    as a trigram model used on its own would; `punctuation_top1` / `_top5` are over punctuation
+    targets. Ranks leave out `excluded_ids` (the model never suggests padding or [UNK]; an [UNK]
+    target is a miss), ties broken towards the lower (more frequent) id. Perplexity, of every
+    target, uses the whole distribution with [UNK] (id 1) as a normal word; the other excluded
+    ids get zero mass and positions whose target is one of them are skipped.
     """
     start = time.time()
     zero_mass = tuple(sorted(set(excluded_ids) - {OOV_ID}))
+    punctuation = np.zeros(0, np.int64) if punctuation is None else punctuation
     model = fit_kneser_ney(train_ids, vocab_size, discount, zero_mass)
     u, v, targets = _eval_histories(val_ids, vocab_size, zero_mass, max_eval_positions)
     # The metrics are sums over positions, so score them grouped by their last history word.
     order = np.argsort(v, kind="stable")
     u, v, targets = u[order], v[order], targets[order]
-    hits1 = hits5 = 0
+    is_word = ~np.isin(targets, punctuation)
+    kinds = ("top1", "top5", "all_top1", "all_top5", "punctuation_top1", "punctuation_top5")
+    hits = dict.fromkeys(kinds, 0)
     nll = 0.0
-    ids = np.arange(vocab_size)
     for lo in range(0, len(targets), chunk):
         probs = trigram_probabilities(model, u[lo : lo + chunk], v[lo : lo + chunk])
-        target = targets[lo : lo + chunk]
+        target, word = targets[lo : lo + chunk], is_word[lo : lo + chunk]
         p_target = probs[np.arange(len(target)), target]
         kept_mass = 1.0 - probs[:, list(zero_mass)].sum(axis=1)  # renormalise without them
         nll -= float(np.log(p_target / kept_mass).sum())
-        # rank = ids strictly more probable + equally probable ids with a lower id
         probs[:, list(excluded_ids)] = -1.0
-        rank = (probs > p_target[:, None]).sum(axis=1)
-        close = np.flatnonzero(rank < 5)  # the tie-break only matters near the top
-        ties = probs[close] == p_target[close, None]
-        rank[close] += (ties & (ids < target[close, None])).sum(axis=1)
         rankable = ~np.isin(target, excluded_ids)
-        hits1 += int(np.sum(rankable & (rank < 1)))
-        hits5 += int(np.sum(rankable & (rank < 5)))
-    n = max(len(targets), 1)
+        for name, banned in (("all_", np.zeros(0, np.int64)), ("", punctuation)):
+            probs[:, banned] = -1.0
+            rank = _ranks(probs, target)
+            hits[f"{name}top1"] += int(np.sum(rankable & word & (rank < 1)))
+            hits[f"{name}top5"] += int(np.sum(rankable & word & (rank < 5)))
+            if name:  # punctuation targets, ranked among every token
+                hits["punctuation_top1"] += int(np.sum(~word & (rank < 1)))
+                hits["punctuation_top5"] += int(np.sum(~word & (rank < 5)))
+    words, marks = max(int(is_word.sum()), 1), int((~is_word).sum())
+    prefix = f"kn_trigram{form}"
     results = {
-        "kn_trigram_top1": hits1 / n,
-        "kn_trigram_top5": hits5 / n,
-        "kn_trigram_perplexity": float(np.exp(nll / n)),
-        "kn_trigram_eval_positions": len(targets),
+        f"{prefix}_top1": hits["top1"] / words,
+        f"{prefix}_top5": hits["top5"] / words,
+        f"{prefix}_perplexity": float(np.exp(nll / max(len(targets), 1))),
+        f"{prefix}_eval_positions": len(targets),
+        f"{prefix}_word_positions": int(is_word.sum()),
     }
+    if len(punctuation):
+        results |= {
+            f"{prefix}_all_tokens_top1": hits["all_top1"] / words,
+            f"{prefix}_all_tokens_top5": hits["all_top5"] / words,
+        }
+    if marks:
+        results |= {
+            f"{prefix}_punctuation_top1": hits["punctuation_top1"] / marks,
+            f"{prefix}_punctuation_top5": hits["punctuation_top5"] / marks,
+            f"{prefix}_punctuation_positions": marks,
+        }
     print(
-        f"baseline kn trigram: top-1 {results['kn_trigram_top1']:.4f} top-5 "
-        f"{results['kn_trigram_top5']:.4f} ppl {results['kn_trigram_perplexity']:.1f} on "
-        f"{len(targets):,} positions ({time.time() - start:.0f}s)"
+        f"baseline kn trigram{form.replace('_', ' ')}: top-1 {results[prefix + '_top1']:.4f} "
+        f"top-5 {results[prefix + '_top5']:.4f} on {words:,} word targets, ppl "
+        f"{results[prefix + '_perplexity']:.1f} ({time.time() - start:.0f}s)"
     )
     return results
+
+
+def _ranks(probs: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Each target's rank: ids strictly more probable, plus equally probable ids with a lower id
+    (a banned target, set to -1, ranks behind every allowed id)."""
+    p_target = probs[np.arange(len(target)), target]
+    rank = (probs > p_target[:, None]).sum(axis=1)
+    close = np.flatnonzero(rank < 5)  # the tie-break only matters near the top
+    ties = probs[close] == p_target[close, None]
+    rank[close] += (ties & (np.arange(probs.shape[1]) < target[close, None])).sum(axis=1)
+    return rank

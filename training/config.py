@@ -43,6 +43,9 @@ class TrainConfig:
     lm_minutes: float = 16.5  # a safety net on a slow machine; the step count is the plan
     lm_eval_windows: int = 2_000  # held-out windows for the learning curves' loss and top-k
     clip_norm: float = 1.0  # gradient clipping tames exploding gradients through time
+    # Share of the forward language model's training reviews read without their punctuation, as
+    # many people type in a box; the rest are read as written.
+    lm_unpunctuated_share: float = 0.35
 
     # A second language model and classifier that read every text from its end; the sentiment
     # model averages both directions' logits (about +2 points on short sentences). Doubles the

@@ -60,59 +60,104 @@ def next_word_metrics(
     context: int,
     max_positions: int,
     mix: NextWordMix | None = None,
+    punctuation: np.ndarray | None = None,
+    form: str = "",
 ) -> dict[str, float]:
-    """Perplexity and top-1 / top-5 accuracy over the scored positions of `docs`: `next_word_*`
-    of what is served (the language model with its mix), `next_word_lstm_*` of the language
-    model alone."""
+    """Next-word figures over the scored positions of `docs`, keyed `next_word{form}_*` for what
+    is served (the language model with its mix) and `next_word_lstm{form}_*` for the language
+    model alone:
+
+    - `top1` / `top5`: at positions whose next token is a word, is it the first / among the first
+      five suggestions? Suggestions are words, as served: the `punctuation` ids are not ranked.
+    - `perplexity`: of every next token, punctuation included.
+    - `punctuation_top1` / `_top5` (when `docs` have punctuation): at positions whose next token
+      is punctuation, its rank among every token (how well the model foresees it)."""
+    banned = np.zeros(language_model.vocab_size, np.float32)
+    if punctuation is not None:
+        banned[punctuation] = 1.0
+    words_only = tf.constant(1.0 - banned)
+
+    def hits(probabilities: tf.Tensor, targets: tf.Tensor) -> list[tf.Tensor]:
+        """top-1 and top-5 among words, then among every token."""
+        found = []
+        for ranked in (probabilities * words_only, probabilities):
+            found += [tf.cast(tf.math.in_top_k(targets, ranked, k), tf.float32) for k in (1, 5)]
+        return found
 
     @tf.function(reduce_retracing=True)
     def score(tokens: tf.Tensor, queries: tf.Tensor, targets: tf.Tensor, counted: tf.Tensor):
+        """(scored positions, 11): each position's figures, see `columns` below."""
         hidden = language_model(tokens, training=False)
+        picked = tf.boolean_mask(tf.gather(hidden, queries, batch_dims=1), counted)
         scored_targets = tf.boolean_mask(targets, counted)
-        loss, top1, top5 = language_model.score(
-            tf.boolean_mask(tf.gather(hidden, queries, batch_dims=1), counted), scored_targets
-        )
-        alone = [tf.reduce_sum(loss), tf.reduce_sum(top1), tf.reduce_sum(top5)]
+        loss = language_model.score(picked, scored_targets)[0]
+        alone = tf.nn.softmax(language_model.next_word_logits(picked))
         if mix is None:
-            return tf.stack(alone + alone)
-        trigram = mix.trigram.after(tokens, queries) if mix.trigram is not None else None
-        target, voted = _target_votes(hidden, tokens, queries, targets, mix.cache_theta)
-        in_trigram = (
-            tf.zeros_like(target) if trigram is None else tf.gather(trigram, targets, batch_dims=2)
+            served_loss, served = loss, alone
+        else:
+            trigram = mix.trigram.after(tokens, queries) if mix.trigram is not None else None
+            target, voted = _target_votes(hidden, tokens, queries, targets, mix.cache_theta)
+            in_trigram = (
+                tf.zeros_like(target)
+                if trigram is None
+                else tf.gather(trigram, targets, batch_dims=2)
+            )
+            parts = (tf.boolean_mask(x, counted) for x in (target, voted, in_trigram))
+            served_loss = -tf.math.log(_mixed(tf.exp(-loss), *parts, mix))
+            served = tf.boolean_mask(
+                mixed_probabilities(language_model, hidden, tokens, queries, mix, trigram), counted
+            )
+        is_punctuation = tf.gather(tf.constant(banned), scored_targets)
+        return tf.stack(
+            [loss, served_loss, *hits(alone, scored_targets), *hits(served, scored_targets)]
+            + [is_punctuation],
+            axis=-1,
         )
-        served_likelihood = _mixed(
-            tf.exp(-loss), *(tf.boolean_mask(x, counted) for x in (target, voted, in_trigram)), mix
-        )
-        probabilities = tf.boolean_mask(
-            mixed_probabilities(language_model, hidden, tokens, queries, mix, trigram), counted
-        )
-        served = [
-            -tf.reduce_sum(tf.math.log(served_likelihood)),
-            tf.reduce_sum(tf.cast(tf.math.in_top_k(scored_targets, probabilities, 1), tf.float32)),
-            tf.reduce_sum(tf.cast(tf.math.in_top_k(scored_targets, probabilities, 5), tf.float32)),
-        ]
-        return tf.stack(alone + served)
 
-    totals = np.zeros(6)
-    count = 0
-    for tokens, queries, targets, counted in _scored_batches(docs, context, max_positions):
-        totals += score(tokens, queries, targets, counted).numpy()
-        count += int(counted.sum())
-    count = max(count, 1)
-    served, alone = totals[3:] / count, totals[:3] / count
-    mix = mix or NextWordMix()
-    return {
-        "next_word_perplexity": float(np.exp(served[0])),
-        "next_word_top1": float(served[1]),
-        "next_word_top5": float(served[2]),
-        "next_word_lstm_perplexity": float(np.exp(alone[0])),
-        "next_word_lstm_top1": float(alone[1]),
-        "next_word_lstm_top5": float(alone[2]),
-        "next_word_eval_positions": count,
-        "next_word_cache_theta": mix.cache_theta,
-        "next_word_cache_weight": mix.cache_weight,
-        "next_word_trigram_weight": mix.trigram_weight,
-    }
+    table = np.concatenate(
+        [score(*batch).numpy() for batch in _scored_batches(docs, context, max_positions)]
+        or [np.zeros((0, 11))]
+    )
+    columns = dict(
+        zip(
+            "lstm_loss loss lstm_top1 lstm_top5 lstm_all_top1 lstm_all_top5 "
+            "top1 top5 all_top1 all_top5 is_punctuation".split(),
+            table.T,
+            strict=True,
+        )
+    )
+    word, mark = columns["is_punctuation"] == 0, columns["is_punctuation"] == 1
+    found: dict[str, float] = {}
+    for who, prefix in (("", "next_word"), ("lstm_", "next_word_lstm")):
+        found |= {
+            f"{prefix}{form}_perplexity": _mean_exp(columns[f"{who}loss"]),
+            f"{prefix}{form}_top1": _mean(columns[f"{who}top1"][word]),
+            f"{prefix}{form}_top5": _mean(columns[f"{who}top5"][word]),
+        }
+    found[f"next_word{form}_eval_positions"] = len(table)
+    found[f"next_word{form}_word_positions"] = int(word.sum())
+    if mark.any():
+        found |= {
+            f"next_word{form}_punctuation_top1": _mean(columns["all_top1"][mark]),
+            f"next_word{form}_punctuation_top5": _mean(columns["all_top5"][mark]),
+            f"next_word{form}_punctuation_positions": int(mark.sum()),
+        }
+    if not form:
+        mix = mix or NextWordMix()
+        found |= {
+            "next_word_cache_theta": mix.cache_theta,
+            "next_word_cache_weight": mix.cache_weight,
+            "next_word_trigram_weight": mix.trigram_weight,
+        }
+    return found
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else 0.0
+
+
+def _mean_exp(losses: np.ndarray) -> float:
+    return float(np.exp(losses.mean())) if len(losses) else 0.0
 
 
 def fit_next_word_mix(

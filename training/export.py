@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from training.config import TrainConfig
 from training.models import LanguageModel, NextWordMix, next_word_probabilities
 from training.ngram_model import NgramLogits
-from training.text import OOV_ID, ensure_nonempty, keep_last, reverse_rows
+from training.text import OOV_ID, ensure_nonempty, keep_last, punctuation_ids, reverse_rows
 from training.train import review_tokens
 
 MODEL_NAMES = ("sentiment", "next_word")
@@ -88,7 +89,8 @@ def next_word_module(
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
     """Raw strings and k → the k likeliest next words of each text and their probabilities; plus
-    each text's `token_stats`."""
+    each text's `token_stats`. Punctuation is never suggested (people type it; a suggestion is
+    a word), though the model predicts it, and each probability is that of the whole model."""
     # add_endpoint saves every variable `serve` uses; only lookup tables need tracking, so only
     # the tokenizers are tracked. Tracking a layer with weights would save each of them a second
     # time, and the service would hold both copies (measured: a 16 MB layer took 32 MB on disk
@@ -96,7 +98,9 @@ def next_word_module(
     archive = keras.export.ExportArchive()
     archive.track(vectorizer)
     vocabulary = tf.constant(vectorizer.get_vocabulary())
-    max_k = config.vocab_size - 2  # every word but padding and the out-of-vocabulary token
+    punctuation = punctuation_ids(vectorizer.get_vocabulary())
+    words_only = tf.constant(1.0 - _one_hot(punctuation, config.vocab_size))
+    max_k = config.vocab_size - 2 - len(punctuation)  # every word but padding and [UNK]
 
     @tf.function(
         input_signature=[
@@ -112,12 +116,19 @@ def next_word_module(
         hidden = language_model(tokens, training=False)  # (batch, time, embedding)
         last = ids.row_lengths()[:, None] - 1  # each text's last word: what comes after it?
         probabilities = next_word_probabilities(language_model, hidden, tokens, last, mix)[:, 0]
+        probabilities *= words_only
         top = tf.math.top_k(probabilities, k=tf.clip_by_value(k, 1, max_k))
         words = tf.gather(vocabulary, top.indices)
         return {"words": words, "probabilities": top.values, **token_stats(every_id)}
 
     archive.add_endpoint("serving_default", serve)
     return archive
+
+
+def _one_hot(ids: np.ndarray, size: int) -> np.ndarray:
+    found = np.zeros(size, np.float32)
+    found[ids] = 1.0
+    return found
 
 
 @contextmanager

@@ -26,10 +26,19 @@ from training.export import (
     write_version,
 )
 from training.ngram_model import NgramLogits, fit_ngram_model
-from training.text import PAD_ID, build_vectorizer, encode, reverse_rows, save_vocabulary
+from training.text import (
+    PAD_ID,
+    build_vectorizer,
+    encode,
+    punctuation_ids,
+    reverse_rows,
+    save_vocabulary,
+    without_punctuation,
+)
 from training.train import (
     blend_logits,
     fit_blend,
+    mixed_forms,
     predict_logits,
     review_tokens,
     train_classifier,
@@ -67,17 +76,31 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     #    language model is also the next-word model.
     lm_train = encode(vectorizer, split.lm_train_texts)
     lm_val = encode(vectorizer, split.lm_val_texts)
+    # Next words are also asked of text typed without punctuation; the forward language model,
+    # the trigram and the mix learn that form too, and it is evaluated apart.
+    punctuation = punctuation_ids(vectorizer.get_vocabulary())
+    unpunctuated = {
+        "train": without_punctuation(lm_train, punctuation),
+        "val": without_punctuation(lm_val, punctuation),
+    }
     train_ids = review_tokens(_ragged(encode(vectorizer, split.train_texts)), config)
     val_tokens = encode(vectorizer, split.val_texts)
     val_ids = review_tokens(_ragged(val_tokens), config)
     log_dir = model_dir / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     directions = ["forward", "backward"] if config.backward_model else ["forward"]
     language_models, classifiers, histories = {}, {}, {}
+    cuts: dict[str, str] = {}  # what a time budget stopped short of its planned steps
     for direction in directions:
         flip = direction == "backward"
+        # Only the forward model suggests next words; the backward one reads reviews as written.
+        train_docs = (
+            [doc[::-1] for doc in lm_train]
+            if flip
+            else mixed_forms(lm_train, punctuation, config.lm_unpunctuated_share, config.seed)
+        )
         language_models[direction], histories[f"{direction} language model"] = train_language_model(
             config,
-            [doc[::-1] for doc in lm_train] if flip else lm_train,
+            train_docs,
             [doc[::-1] for doc in lm_val] if flip else lm_val,
             log_dir / direction,
         )
@@ -87,30 +110,45 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
             (reverse_rows(train_ids) if flip else train_ids, split.train_labels),
             (reverse_rows(val_ids) if flip else val_ids, split.val_labels),
             log_dir / direction,
+            cuts,
         )
         print(f"{direction} models trained ({_seconds(started)})")
     # The forward language model serves next words, mixed with a cache of the text's own history
-    # and a trigram model of the corpus, weighed on held-out reviews.
+    # and a trigram model of the corpus in both forms, weighed on held-out reviews in both forms.
     forward = language_models["forward"]
     trigram = (
         TrigramProbabilities(
-            prune_singletons(fit_kneser_ney(lm_train, vocab_size, zero_mass=(PAD_ID,)))
+            prune_singletons(
+                fit_kneser_ney(lm_train + unpunctuated["train"], vocab_size, zero_mass=(PAD_ID,))
+            )
         )
         if config.next_word_trigram
         else None
     )
+    # The validation reviews from the last one back, each in both forms: others than the metrics
+    # score first.
+    mix_docs = [
+        doc for pair in zip(lm_val[::-1], unpunctuated["val"][::-1], strict=True) for doc in pair
+    ]
     next_word_mix = (
-        # The validation reviews from the last one back: others than the metrics score first.
         fit_next_word_mix(
-            forward, trigram, lm_val[::-1], config.next_word_context, config.next_word_mix_positions
+            forward, trigram, mix_docs, config.next_word_context, config.next_word_mix_positions
         )
         if config.next_word_mix_positions > 0
         else None
     )
-    metrics = next_word_metrics(
-        forward, lm_val, config.next_word_context, config.next_word_eval_positions, next_word_mix
-    )
-    print(f"next word: {_format(metrics)}")
+    metrics = {}
+    for form, docs in (("", lm_val), ("_unpunctuated", unpunctuated["val"])):
+        metrics |= next_word_metrics(
+            forward,
+            docs,
+            config.next_word_context,
+            config.next_word_eval_positions,
+            next_word_mix,
+            punctuation,
+            form,
+        )
+    print(f"next word: {_format(metrics)} ({_seconds(started)})")
 
     # 4. The sentiment answer: the directions' logits averaged, blended with the n-gram model's
     #    by weights fitted on validation, which also calibrate it.
@@ -149,7 +187,7 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
 
     # 5. Baselines on the very same split, so the comparison is like for like.
     baselines = (
-        _baselines(config, split, eval_sets, lm_train, lm_val, vocab_size)
+        _baselines(config, split, eval_sets, lm_train, lm_val, unpunctuated, punctuation)
         if config.baselines
         else {}
     )
@@ -165,6 +203,8 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         "metrics": metrics,
         "baselines": baselines,
         "training_seconds": round(time.monotonic() - started, 1),
+        # Empty when every model ran its planned steps, as it should.
+        "time_budget_cuts": cuts,
     }
     # What the service compares its traffic with (input and score drift).
     references = reference.references(val_tokens, probabilities)
@@ -201,6 +241,8 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         for name, stage in (("next_word", n_stage), ("sentiment", s_stage)):
             paths[name] = publish(stage, model_dir, name, version)
     print(f"exported version {version} to {model_dir} in {_seconds(started)}")
+    for name, cut in cuts.items():
+        print(f"warning: the {name} was {cut}: raise the preset's time budget to get its plan")
     return RunResult(version, paths, metrics)
 
 
@@ -235,14 +277,24 @@ def _baselines(
     eval_sets: dict[str, tuple[list[str], np.ndarray]],
     lm_train: list[np.ndarray],
     lm_val: list[np.ndarray],
-    vocab_size: int,
+    unpunctuated: dict[str, list[np.ndarray]],
+    punctuation: np.ndarray,
 ) -> dict[str, float]:
     from training.baselines import kneser_ney_trigram, sentiment_baselines
 
     started = time.monotonic()
     found = sentiment_baselines(split.train_texts, split.train_labels, eval_sets, config.seed)
+    # A trigram per form, each fitted on the training text in that form.
+    positions = config.next_word_eval_positions
     found |= kneser_ney_trigram(
-        lm_train, lm_val, vocab_size, max_eval_positions=config.next_word_eval_positions
+        lm_train, lm_val, config.vocab_size, max_eval_positions=positions, punctuation=punctuation
+    )
+    found |= kneser_ney_trigram(
+        unpunctuated["train"],
+        unpunctuated["val"],
+        config.vocab_size,
+        max_eval_positions=positions,
+        form="_unpunctuated",
     )
     print(f"baselines: {_format(found)} ({time.monotonic() - started:.0f}s)")
     return found

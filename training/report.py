@@ -177,6 +177,15 @@ def _format(value: object, kind: str = "") -> str:
     return f"{float(value):.4g}"
 
 
+def _next_word_row(name: str, source: dict[str, float], prefix: str) -> list[str]:
+    """Top-1, top-5 and perplexity as written, then the same without punctuation."""
+    return [name] + [
+        _format(source.get(f"{prefix}{form}_{figure}"), kind)
+        for form in ("", "_unpunctuated")
+        for figure, kind in (("top1", "percent"), ("top5", "percent"), ("perplexity", "perplexity"))
+    ]
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     align = ["---"] + ["---:"] * (len(header) - 1)  # names left, numbers right
     return [
@@ -243,34 +252,41 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         if metrics.get(weight)
     ]
     next_word = [
-        [
-            f"LSTM language model + {' + '.join(mixed_in)} (ours)"
+        _next_word_row(
+            f"LSTM language model + {' + '.join(mixed_in)} (ours, served)"
             if mixed_in
-            else "LSTM language model (ours)",
-            _format(metrics.get(NEXT_WORD_TOP1), "percent"),
-            _format(metrics.get(NEXT_WORD_TOP5), "percent"),
-            _format(metrics.get(NEXT_WORD_PERPLEXITY), "perplexity"),
-        ]
+            else "LSTM language model (ours, served)",
+            metrics,
+            "next_word",
+        )
     ]
     if mixed_in:
-        next_word.append(
-            [
-                "LSTM language model alone",
-                _format(metrics.get("next_word_lstm_top1"), "percent"),
-                _format(metrics.get("next_word_lstm_top5"), "percent"),
-                _format(metrics.get("next_word_lstm_perplexity"), "perplexity"),
-            ]
-        )
+        next_word.append(_next_word_row("LSTM language model alone", metrics, "next_word_lstm"))
     if "kn_trigram_top1" in baselines:
-        positions = _format(baselines.get("kn_trigram_eval_positions"))
         next_word.append(
-            [
-                f"Kneser-Ney trigram alone ({positions} positions)",
-                _format(baselines["kn_trigram_top1"], "percent"),
-                _format(baselines["kn_trigram_top5"], "percent"),
-                _format(baselines["kn_trigram_perplexity"], "perplexity"),
-            ]
+            _next_word_row("Kneser-Ney trigram of the matching form", baselines, "kn_trigram")
         )
+        if "kn_trigram_all_tokens_top1" in baselines:
+            next_word.append(
+                [
+                    "Kneser-Ney trigram, ranking punctuation too",
+                    _format(baselines["kn_trigram_all_tokens_top1"], "percent"),
+                    _format(baselines["kn_trigram_all_tokens_top5"], "percent"),
+                    *["–"] * 4,
+                ]
+            )
+    punctuation = [
+        [
+            name,
+            _format(source.get(f"{prefix}_punctuation_top1"), "percent"),
+            _format(source.get(f"{prefix}_punctuation_top5"), "percent"),
+        ]
+        for name, source, prefix in (
+            ("ours", metrics, "next_word"),
+            ("Kneser-Ney trigram", baselines, "kn_trigram"),
+        )
+        if f"{prefix}_punctuation_top1" in source
+    ]
 
     lines = [
         "# Evaluation report",
@@ -291,21 +307,46 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         "",
         "## Next word",
         "",
-        "Both models predict the same held-out words: every word of a validation review from its",
-        "second on. Ours reads the words before each one in its review, at least as many as the",
-        "served model reads (`next_word_context`); the trigram reads the last two. Top-k never",
-        "counts [UNK] as a correct guess; perplexity treats it as a word.",
+        "Every model predicts the same held-out positions: each token of a validation review",
+        "from its second on. Ours reads the tokens before each one in its review, at least as",
+        "many as the served model reads (`next_word_context`); the trigram reads the last two.",
+        "Top-1 / top-5 are over positions whose next token is a word, ranking words only (what",
+        "is served: punctuation is never suggested). Each form is scored against a trigram",
+        "fitted on the training text in that form: *as written*, and *without punctuation*",
+        "(every punctuation token removed from the reviews, as many people type). Top-k never",
+        "counts [UNK] as a correct guess; perplexity, of every token, treats it as a word.",
         *(
             [
                 "Ours mixes in a cache (the words that followed moments like this one earlier in",
-                "the same text) and a trigram (Kneser-Ney, of the training text, without the",
-                "trigrams seen once), weighed on other held-out reviews.",
+                "the same text) and a trigram (Kneser-Ney, of the training text in both forms,",
+                "without the trigrams seen once), weighed on other held-out reviews in both forms.",
             ]
             if mixed_in
             else []
         ),
         "",
-        *_table(["Model", "Top-1", "Top-5", "Perplexity"], next_word),
+        *_table(
+            [
+                "Model",
+                "Top-1 as written",
+                "Top-5 as written",
+                "Perplexity as written",
+                "Top-1 without punctuation",
+                "Top-5 without punctuation",
+                "Perplexity without punctuation",
+            ],
+            next_word,
+        ),
+        *(
+            [
+                "",
+                "Punctuation targets as written, ranked among every token:",
+                "",
+                *_table(["Model", "Top-1", "Top-5"], punctuation),
+            ]
+            if punctuation
+            else []
+        ),
         "",
         "## All metrics",
         "",

@@ -19,6 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 PAD_ID, OOV_ID = 0, 1
+# The tokens `standardize` splits off as punctuation: everything else it keeps is a word.
+PUNCTUATION = tuple('!?.,;:()"-')
 
 
 @keras.saving.register_keras_serializable(package="imdb")
@@ -70,6 +72,16 @@ def encode(vectorizer: keras.layers.TextVectorization, texts: list[str]) -> list
         bounds = zip(splits[:-1], splits[1:], strict=True)
         ids.extend(values[a:b].astype(np.int32) for a, b in bounds)
     return ids
+
+
+def punctuation_ids(vocabulary: list[str]) -> np.ndarray:
+    """The ids of the punctuation tokens of a vocabulary."""
+    return np.array([i for i, token in enumerate(vocabulary) if token in PUNCTUATION], np.int32)
+
+
+def without_punctuation(docs: list[np.ndarray], punctuation: np.ndarray) -> list[np.ndarray]:
+    """Each document as people type it when they leave punctuation out: its words alone."""
+    return [doc[~np.isin(doc, punctuation)] for doc in docs]
 
 
 def save_vocabulary(vectorizer: keras.layers.TextVectorization, path: Path) -> None:

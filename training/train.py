@@ -29,20 +29,57 @@ from training.text import ensure_nonempty, keep_head_and_tail
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training once `minutes` have passed: a safety net for a preset's time promise on a
-    slower or busier machine (the step counts are the plan, so runs stay reproducible)."""
+    """The step counts are the plan; this is only a safety net. It prints, after the first epoch,
+    how long the planned steps will take at the speed measured, and stops training once `minutes`
+    have passed, saying so loudly and recording the cut in `cuts` (the run's metadata keeps it):
+    a model cut short is weaker than the preset promises."""
 
-    def __init__(self, minutes: float):
+    def __init__(self, minutes: float, name: str, planned_steps: int, cuts: dict[str, str]):
         super().__init__()
-        self.seconds = minutes * 60
+        self.seconds, self.name, self.planned_steps, self.cuts = (
+            minutes * 60,
+            name,
+            planned_steps,
+            cuts,
+        )
         self.started = time.monotonic()
+        self.steps = 0
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if time.monotonic() - self.started > self.seconds:
+        self.steps += 1
+        if time.monotonic() - self.started > self.seconds and not self.model.stop_training:
             self.model.stop_training = True
+            self.cuts[self.name] = (
+                f"stopped by its {self.seconds / 60:g}-minute budget after {self.steps:,} of "
+                f"{self.planned_steps:,} planned steps"
+            )
+            print(
+                f"time budget: {self.name} {self.cuts[self.name]}; the model is weaker than planned"
+            )
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == 0 and self.steps:
+            expected = (time.monotonic() - self.started) / self.steps * self.planned_steps
+            print(
+                f"{self.name}: {self.planned_steps:,} steps planned, about {expected / 60:.1f} "
+                f"minutes at this machine's speed (budget {self.seconds / 60:g})"
+            )
 
 
 # --- language model ----------------------------------------------------------------------------
+
+
+def mixed_forms(
+    docs: list[np.ndarray], punctuation: np.ndarray, share: float, seed: int
+) -> list[np.ndarray]:
+    """The documents as written, but a random `share` of them without punctuation: the language
+    model learns to continue both how people write and how many type in a box ("i loved this
+    movie the acting was"). Whole documents, so a window is all of one form, as a text is."""
+    dropped = np.random.default_rng(seed).random(len(docs)) < share
+    return [
+        doc[~np.isin(doc, punctuation)] if drop else doc
+        for doc, drop in zip(docs, dropped, strict=True)
+    ]
 
 
 def language_model_windows(docs: list[np.ndarray], window: int, seed: int) -> np.ndarray:
@@ -69,7 +106,11 @@ def _window_dataset(windows: np.ndarray, batch_size: int, seed: int | None) -> t
 
 
 def train_language_model(
-    config: TrainConfig, train_docs: list[np.ndarray], val_docs: list[np.ndarray], log_dir: Path
+    config: TrainConfig,
+    train_docs: list[np.ndarray],
+    val_docs: list[np.ndarray],
+    log_dir: Path,
+    cuts: dict[str, str] | None = None,
 ) -> tuple[LanguageModel, dict[str, list[float]]]:
     train_windows = language_model_windows(train_docs, config.lm_window, config.seed)
     val_windows = language_model_windows(val_docs, config.lm_window, config.seed)
@@ -90,7 +131,15 @@ def train_language_model(
         validation_data=_window_dataset(val_windows, 32, seed=None),
         epochs=epochs,
         steps_per_epoch=config.lm_steps_per_epoch,
-        callbacks=_callbacks(log_dir / "language_model", config.lm_minutes),
+        callbacks=_callbacks(
+            log_dir / "language_model",
+            TimeBudget(
+                config.lm_minutes,
+                f"{log_dir.name} language model",
+                epochs * config.lm_steps_per_epoch,
+                {} if cuts is None else cuts,
+            ),
+        ),
         shuffle=False,  # tf.data already shuffles; Keras would only warn that it cannot
         verbose=2,
     )
@@ -129,6 +178,7 @@ def train_classifier(
     train: tuple[tf.RaggedTensor, np.ndarray],
     val: tuple[tf.RaggedTensor, np.ndarray],
     log_dir: Path,
+    cuts: dict[str, str] | None = None,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     classifier = build_classifier(config)
     transfer_language_model(classifier, language_model)
@@ -172,7 +222,18 @@ def train_classifier(
         train_ds,
         validation_data=val_ds,
         epochs=config.clf_epochs,
-        callbacks=[best_epoch, *_callbacks(log_dir / "sentiment", config.clf_minutes)],
+        callbacks=[
+            best_epoch,
+            *_callbacks(
+                log_dir / "sentiment",
+                TimeBudget(
+                    config.clf_minutes,
+                    f"{log_dir.name} sentiment",
+                    total_steps,
+                    {} if cuts is None else cuts,
+                ),
+            ),
+        ],
         shuffle=False,
         verbose=2,
     )
@@ -222,5 +283,5 @@ def blend_logits(member_logits: dict[str, np.ndarray], weights: dict[str, float]
     return np.sum([weights[name] * logits for name, logits in member_logits.items()], axis=0)
 
 
-def _callbacks(log_dir: Path, minutes: float) -> list[keras.callbacks.Callback]:
-    return [TimeBudget(minutes), keras.callbacks.TensorBoard(str(log_dir), update_freq="epoch")]
+def _callbacks(log_dir: Path, budget: TimeBudget) -> list[keras.callbacks.Callback]:
+    return [budget, keras.callbacks.TensorBoard(str(log_dir), update_freq="epoch")]

@@ -127,3 +127,25 @@ def test_never_rank_excluded_ids() -> None:
     assert allowed["kn_trigram_top1"] == pytest.approx(np.mean(targets != 4))
     assert math.isfinite(excluded["kn_trigram_perplexity"])
     assert excluded["kn_trigram_perplexity"] == pytest.approx(allowed["kn_trigram_perplexity"])
+
+
+def test_kneser_ney_word_targets_rank_words_only() -> None:
+    rng = np.random.default_rng(3)
+    marks = np.array([2, 3], np.int64)
+    docs = [rng.integers(2, 12, size=200).astype(np.int32) for _ in range(4)]
+    results = kneser_ney_trigram(docs, docs, 12, punctuation=marks)
+    targets = np.concatenate([doc[1:] for doc in docs])
+    assert results["kn_trigram_word_positions"] == int((~np.isin(targets, marks)).sum())
+    assert results["kn_trigram_punctuation_positions"] == int(np.isin(targets, marks).sum())
+    # Banning punctuation can only move a word target up the ranking.
+    assert results["kn_trigram_top1"] >= results["kn_trigram_all_tokens_top1"]
+    assert results["kn_trigram_top5"] >= results["kn_trigram_all_tokens_top5"]
+    assert results["kn_trigram_top5"] > results["kn_trigram_all_tokens_top5"]  # ten ids, two banned
+    other = kneser_ney_trigram(docs, docs, 12, form="_unpunctuated")
+    assert set(other) == {
+        "kn_trigram_unpunctuated_top1",
+        "kn_trigram_unpunctuated_top5",
+        "kn_trigram_unpunctuated_perplexity",
+        "kn_trigram_unpunctuated_eval_positions",
+        "kn_trigram_unpunctuated_word_positions",
+    }

@@ -108,6 +108,11 @@ def test_write_report_tables(tmp_path: Path) -> None:
         "next_word_lstm_top1": 0.2301,
         "next_word_lstm_top5": 0.4299,
         "next_word_lstm_perplexity": 101.2,
+        "next_word_unpunctuated_top1": 0.2101,
+        "next_word_unpunctuated_top5": 0.4102,
+        "next_word_unpunctuated_perplexity": 120.5,
+        "next_word_punctuation_top1": 0.51,
+        "next_word_punctuation_top5": 0.91,
         "next_word_cache_weight": 0.05,
         "next_word_trigram_weight": 0.35,
     }
@@ -119,6 +124,13 @@ def test_write_report_tables(tmp_path: Path) -> None:
         "kn_trigram_top5": 0.4165,
         "kn_trigram_perplexity": 126.94,
         "kn_trigram_eval_positions": 200_000,
+        "kn_trigram_all_tokens_top1": 0.19,
+        "kn_trigram_all_tokens_top5": 0.4001,
+        "kn_trigram_punctuation_top1": 0.45,
+        "kn_trigram_punctuation_top5": 0.9,
+        "kn_trigram_unpunctuated_top1": 0.2002,
+        "kn_trigram_unpunctuated_top5": 0.3999,
+        "kn_trigram_unpunctuated_perplexity": 150.25,
     }
     write_report(tmp_path / "report.md", metrics, baselines, figures=["reliability.png"])
     text = (tmp_path / "report.md").read_text()
@@ -127,9 +139,18 @@ def test_write_report_tables(tmp_path: Path) -> None:
     assert "| the n-gram model alone | 88.70% | 76.00% |" in text
     assert "| NB-LR uni-to-trigrams (Wang & Manning 2012) | 91.76% | 70.00% |" in text
     assert "| TF-IDF uni+bigrams + logistic regression | 90.84% | – |" in text
-    assert "| LSTM language model + cache + trigram (ours) | 23.45% | 43.21% | 98.8 |" in text
-    assert "| LSTM language model alone | 23.01% | 42.99% | 101.2 |" in text
-    assert "| Kneser-Ney trigram alone (200,000 positions) | 20.00% | 41.65% | 126.9 |" in text
+    assert (
+        "| LSTM language model + cache + trigram (ours, served) | 23.45% | 43.21% | 98.8 "
+        "| 21.01% | 41.02% | 120.5 |"
+    ) in text
+    assert "| LSTM language model alone | 23.01% | 42.99% | 101.2 | – | – | – |" in text
+    assert (
+        "| Kneser-Ney trigram of the matching form | 20.00% | 41.65% | 126.9 "
+        "| 20.02% | 39.99% | 150.2 |"
+    ) in text
+    assert "| Kneser-Ney trigram, ranking punctuation too | 19.00% | 40.01% | – | – | – | – |" in text
+    assert "| ours | 51.00% | 91.00% |" in text
+    assert "| Kneser-Ney trigram | 45.00% | 90.00% |" in text
     assert "| sentiment_val_reviews | 2,500 |" in text
     assert "![reliability](reliability.png)" in text
 
@@ -138,5 +159,5 @@ def test_write_report_without_baselines(tmp_path: Path) -> None:
     write_report(tmp_path / "report.md", {"sentiment_accuracy": 0.5}, {})
     text = (tmp_path / "report.md").read_text()
     assert "| LSTM classifier (ours) | 50.00% | – |" in text
-    assert "| LSTM language model (ours) | – | – | – |" in text
+    assert "| LSTM language model (ours, served) | – | – | – | – | – | – |" in text
     assert "TF-IDF" not in text and "Kneser-Ney" not in text
