@@ -33,9 +33,9 @@ class LanguageModel(keras.Model):
         self.embedding = layers.Embedding(
             config.vocab_size, config.embedding_dim, mask_zero=True, name="embedding"
         )
-        self.embedding_dropout = layers.Dropout(config.embedding_dropout)
+        self.embedding_dropout = layers.Dropout(config.lm_embedding_dropout)
         self.lstm = layers.LSTM(config.lstm_units, return_sequences=True, name="lstm")
-        self.output_dropout = layers.Dropout(config.output_dropout)
+        self.output_dropout = layers.Dropout(config.lm_output_dropout)
         # Projecting to the embedding size lets the output weights be the embedding itself.
         self.projection = layers.Dense(config.embedding_dim, name="projection")
         self.output_bias = self.add_weight(

@@ -99,7 +99,7 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
             else mixed_forms(lm_train, punctuation, config.lm_unpunctuated_share, config.seed)
         )
         language_models[direction], histories[f"{direction} language model"] = train_language_model(
-            config,
+            config.override(lm_steps=config.lm_backward_steps) if flip else config,
             train_docs,
             [doc[::-1] for doc in lm_val] if flip else lm_val,
             log_dir / direction,

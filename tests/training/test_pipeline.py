@@ -46,6 +46,14 @@ def test_export_writes_complete_versions(model_dir: Path) -> None:
         assert {"sentiment_accuracy", "sentiment_ece", "next_word_perplexity"} <= set(
             metadata["metrics"]
         )
+        # Next words in both forms, punctuation targets apart, and no time budget fired.
+        assert {
+            "next_word_top5",
+            "next_word_unpunctuated_top5",
+            "next_word_punctuation_top5",
+            "next_word_lstm_unpunctuated_top5",
+        } <= set(metadata["metrics"])
+        assert metadata["time_budget_cuts"] == {}
     assert not list(model_dir.glob("*/.tmp-*"))
     assert (model_dir / "sentiment" / "1" / "reliability.png").stat().st_size > 1000
 

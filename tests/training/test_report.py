@@ -148,7 +148,9 @@ def test_write_report_tables(tmp_path: Path) -> None:
         "| Kneser-Ney trigram of the matching form | 20.00% | 41.65% | 126.9 "
         "| 20.02% | 39.99% | 150.2 |"
     ) in text
-    assert "| Kneser-Ney trigram, ranking punctuation too | 19.00% | 40.01% | – | – | – | – |" in text
+    assert (
+        "| Kneser-Ney trigram, ranking punctuation too | 19.00% | 40.01% | – | – | – | – |" in text
+    )
     assert "| ours | 51.00% | 91.00% |" in text
     assert "| Kneser-Ney trigram | 45.00% | 90.00% |" in text
     assert "| sentiment_val_reviews | 2,500 |" in text

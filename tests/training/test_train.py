@@ -29,9 +29,7 @@ def test_time_budget_stops_training_and_says_so(capsys) -> None:
     model.compile(optimizer="sgd", loss="mse")
     cuts: dict[str, str] = {}
     x = np.zeros((64, 1), np.float32)
-    model.fit(
-        x, x, batch_size=8, epochs=3, verbose=0, callbacks=[TimeBudget(0.0, "toy", 24, cuts)]
-    )
+    model.fit(x, x, batch_size=8, epochs=3, verbose=0, callbacks=[TimeBudget(0.0, "toy", 24, cuts)])
     assert cuts == {"toy": "stopped by its 0-minute budget after 1 of 24 planned steps"}
     assert "time budget: toy stopped" in capsys.readouterr().out
 
