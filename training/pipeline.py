@@ -103,6 +103,7 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
             train_docs,
             [doc[::-1] for doc in lm_val] if flip else lm_val,
             log_dir / direction,
+            cuts,
         )
         classifiers[direction], histories[f"{direction} sentiment"] = train_classifier(
             config,
@@ -183,7 +184,8 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     if corpus.test_texts:
         test_members = member_logits(corpus.test_texts)
         metrics |= _accuracies(test_members, blend, corpus.test_labels, "test_accuracy")
-    print(f"sentiment: {_format(metrics)} ({_seconds(started)})")
+    sentiment_metrics = {k: v for k, v in metrics.items() if k.startswith("sentiment_")}
+    print(f"sentiment: {_format(sentiment_metrics)} ({_seconds(started)})")
 
     # 5. Baselines on the very same split, so the comparison is like for like.
     baselines = (

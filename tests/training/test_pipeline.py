@@ -96,7 +96,7 @@ def test_next_word_clips_k_to_the_words_of_the_vocabulary(next_word, model_dir: 
 
 
 def test_train_adds_a_new_version_and_keeps_old_ones(
-    model_dir: Path, imdb_archive: Path, tmp_path: Path
+    model_dir: Path, imdb_archive: Path, tmp_path: Path, capsys
 ) -> None:
     store = tmp_path / "model"
     shutil.copytree(model_dir, store)
@@ -113,11 +113,18 @@ def test_train_adds_a_new_version_and_keeps_old_ones(
             "lm_steps=10",
             "--set",
             "clf_epochs=1",
+            "--set",
+            "lm_minutes=0",  # the safety net fires: the version is still written, and says so
         ]
     )
 
     assert code == 0
     assert sorted(p.name for p in (store / "sentiment").iterdir() if p.name.isdigit()) == ["1", "2"]
+    metadata = json.loads((store / "next_word" / "2" / "metadata.json").read_text())
+    assert metadata["time_budget_cuts"] == {
+        "forward language model": "stopped by its 0-minute budget after 1 of 20 planned steps"
+    }
+    assert "warning: the forward language model was stopped" in capsys.readouterr().out
     assert next_version(store) == 3
     assert (store / "next_word" / "1" / "saved_model.pb").read_bytes() == (
         model_dir / "next_word" / "1" / "saved_model.pb"
