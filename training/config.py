@@ -43,7 +43,8 @@ class TrainConfig:
     # at batch 32 its 4,500 steps give what 5,000 gave at 2e-3, 4.5 minutes sooner per run.
     lm_learning_rate: float = 3e-3
     # Optimizer steps of the forward language model (the next-word model) and of the backward
-    # one, which only starts the backward classifier: about 16 and 11 minutes on two cores.
+    # one, which only starts the backward classifier: 16-22 and 10-15 minutes on two cores, as the
+    # machine's speed varies.
     lm_steps: int = 6_000
     lm_backward_steps: int = 4_000
     lm_steps_per_epoch: int = 500  # how often to validate and log
