@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.models import LanguageModel, NextWordMix, cache_votes, mixed_probabilities
+from training.text import id_mask
 from training.trigram_model import TrigramProbabilities
 
 STRIDE = 16  # positions scored per window: 1 + context / STRIDE LSTM steps per scored word
@@ -72,9 +73,9 @@ def next_word_metrics(
     - `perplexity`: of every next token, punctuation included.
     - `punctuation_top1` / `_top5` (when `docs` have punctuation): at positions whose next token
       is punctuation, its rank among every token (how well the model foresees it)."""
-    banned = np.zeros(language_model.vocab_size, np.float32)
-    if punctuation is not None:
-        banned[punctuation] = 1.0
+    banned = id_mask(
+        np.zeros(0, np.int32) if punctuation is None else punctuation, language_model.vocab_size
+    )
     words_only = tf.constant(1.0 - banned)
 
     def hits(probabilities: tf.Tensor, targets: tf.Tensor) -> list[tf.Tensor]:

@@ -16,13 +16,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from training.config import TrainConfig
 from training.models import LanguageModel, NextWordMix, next_word_probabilities
 from training.ngram_model import NgramLogits
-from training.text import OOV_ID, ensure_nonempty, keep_last, punctuation_ids, reverse_rows
+from training.text import (
+    OOV_ID,
+    ensure_nonempty,
+    id_mask,
+    keep_last,
+    punctuation_ids,
+    reverse_rows,
+)
 from training.train import review_tokens
 
 MODEL_NAMES = ("sentiment", "next_word")
@@ -99,7 +105,7 @@ def next_word_module(
     archive.track(vectorizer)
     vocabulary = tf.constant(vectorizer.get_vocabulary())
     punctuation = punctuation_ids(vectorizer.get_vocabulary())
-    words_only = tf.constant(1.0 - _one_hot(punctuation, config.vocab_size))
+    words_only = tf.constant(1.0 - id_mask(punctuation, config.vocab_size))
     max_k = config.vocab_size - 2 - len(punctuation)  # every word but padding and [UNK]
 
     @tf.function(
@@ -123,12 +129,6 @@ def next_word_module(
 
     archive.add_endpoint("serving_default", serve)
     return archive
-
-
-def _one_hot(ids: np.ndarray, size: int) -> np.ndarray:
-    found = np.zeros(size, np.float32)
-    found[ids] = 1.0
-    return found
 
 
 @contextmanager

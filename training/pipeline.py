@@ -96,7 +96,9 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         train_docs = (
             [doc[::-1] for doc in lm_train]
             if flip
-            else mixed_forms(lm_train, punctuation, config.lm_unpunctuated_share, config.seed)
+            else mixed_forms(
+                lm_train, unpunctuated["train"], config.lm_unpunctuated_share, config.seed
+            )
         )
         language_models[direction], histories[f"{direction} language model"] = train_language_model(
             config.override(lm_steps=config.lm_backward_steps) if flip else config,

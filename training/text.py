@@ -79,6 +79,13 @@ def punctuation_ids(vocabulary: list[str]) -> np.ndarray:
     return np.array([i for i, token in enumerate(vocabulary) if token in PUNCTUATION], np.int32)
 
 
+def id_mask(ids: np.ndarray, size: int) -> np.ndarray:
+    """(size,) float32: 1 at `ids`, 0 elsewhere."""
+    mask = np.zeros(size, np.float32)
+    mask[ids] = 1.0
+    return mask
+
+
 def without_punctuation(docs: list[np.ndarray], punctuation: np.ndarray) -> list[np.ndarray]:
     """Each document as people type it when they leave punctuation out: its words alone."""
     return [doc[~np.isin(doc, punctuation)] for doc in docs]

@@ -70,15 +70,15 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 def mixed_forms(
-    docs: list[np.ndarray], punctuation: np.ndarray, share: float, seed: int
+    written: list[np.ndarray], unpunctuated: list[np.ndarray], share: float, seed: int
 ) -> list[np.ndarray]:
     """The documents as written, but a random `share` of them without punctuation: the language
     model learns to continue both how people write and how many type in a box ("i loved this
     movie the acting was"). Whole documents, so a window is all of one form, as a text is."""
-    dropped = np.random.default_rng(seed).random(len(docs)) < share
+    dropped = np.random.default_rng(seed).random(len(written)) < share
     return [
-        doc[~np.isin(doc, punctuation)] if drop else doc
-        for doc, drop in zip(docs, dropped, strict=True)
+        bare if drop else doc
+        for doc, bare, drop in zip(written, unpunctuated, dropped, strict=True)
     ]
 
 
