@@ -44,7 +44,7 @@ from training.train import (
     train_classifier,
     train_language_model,
 )
-from training.trigram_model import TrigramProbabilities, fit_kneser_ney, prune_singletons
+from training.trigram_model import TrigramProbabilities, fit_frequent_kneser_ney
 
 
 @dataclass
@@ -121,8 +121,8 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     forward = language_models["forward"]
     trigram = (
         TrigramProbabilities(
-            prune_singletons(
-                fit_kneser_ney(lm_train + unpunctuated["train"], vocab_size, zero_mass=(PAD_ID,))
+            fit_frequent_kneser_ney(
+                [lm_train, unpunctuated["train"]], vocab_size, zero_mass=(PAD_ID,)
             )
         )
         if config.next_word_trigram

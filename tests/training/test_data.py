@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from training.__main__ import main
-from training.data import last_sentences, load_corpus, split_by_movie
+from training.data import Corpus, last_sentences, load_corpus, split_by_movie
 
 
 def read(path: Path):
@@ -69,6 +69,25 @@ def test_split_by_movie_keeps_movies_whole(imdb_archive: Path) -> None:
     assert 0.1 < len(split.val_texts) / (len(split.val_texts) + len(split.train_texts)) < 0.3
     assert len(split.lm_train_texts) + len(split.lm_val_texts) == len(corpus.texts)
     assert split_by_movie(corpus, 0.2, seed=1).val_texts == split.val_texts  # fixed seed
+
+
+def test_split_by_movie_scores_no_copy_of_a_training_review() -> None:
+    movies = [f"tt{i:07d}" for i in range(20)]
+    texts = [f"review {n} of {movie}" for movie in movies for n in range(4)]
+    groups = [movie for movie in movies for _ in range(4)]
+    # The same review posted under every movie.
+    texts = [SAME if n % 4 == 0 else text for n, text in enumerate(texts)]
+    labels = np.arange(len(texts)) % 2
+    corpus = Corpus("reviews.csv", "0" * 64, texts, labels, groups)
+
+    split = split_by_movie(corpus, validation_fraction=0.2, seed=1)
+
+    assert SAME in split.train_texts and SAME in split.lm_train_texts
+    assert SAME not in split.val_texts and SAME not in split.lm_val_texts
+    assert len(split.val_texts) == 4 * 3  # four movies' other reviews
+
+
+SAME = "I have seen this movie and I can say that it is a movie."
 
 
 BAD_INPUTS = {

@@ -17,8 +17,10 @@ from training.text import OOV_ID, PAD_ID
 from training.trigram_model import (
     KneserNeyTrigram,
     TrigramProbabilities,
+    fit_frequent_kneser_ney,
     fit_kneser_ney,
-    prune_singletons,
+    frequent_trigrams,
+    keep_trigrams,
     trigram_probabilities,
 )
 
@@ -98,7 +100,7 @@ def test_pruning_drops_single_trigrams_and_keeps_a_distribution() -> None:
     # Twice: (2 3 4), (3 4 2), (4 2 3). Once: (BOS 2 3), (2 3 5).
     documents = [np.array([2, 3, 4, 2, 3, 4, 2, 3, 5], np.int32)]
     full = fit_kneser_ney(documents, 6, zero_mass=(PAD_ID,))
-    pruned = prune_singletons(full)
+    pruned = keep_trigrams(full, frequent_trigrams(documents, 6))
     assert (full.trigram_rows.nnz, pruned.trigram_rows.nnz) == (5, 3)
     assert len(pruned.contexts) == len(full.contexts) - 1  # (BOS 2) has nothing left
     # After (2 3), 4 keeps its discounted count; 5 falls back to the bigram level.
@@ -109,6 +111,25 @@ def test_pruning_drops_single_trigrams_and_keeps_a_distribution() -> None:
     assert pruned_row[5] < full_row[5]
     u, v = np.array([6, 2, 3, 4, 5, 1]), np.array([2, 3, 4, 2, 5, 1])  # 6: begin of document
     np.testing.assert_allclose(trigram_probabilities(pruned, u, v).sum(axis=1), 1.0)
+
+
+def test_a_trigram_both_forms_share_is_counted_within_each_form() -> None:
+    # (2 3 4) once as written and once without punctuation (7): seen once in each form.
+    # (3 4 5) twice, in the unpunctuated form only.
+    written = [np.array([2, 3, 4, 7, 3, 4, 5], np.int32)]
+    unpunctuated = [np.array([2, 3, 4, 3, 4, 5, 3, 4, 5], np.int32)]
+    size = 8
+    served = fit_frequent_kneser_ney([written, unpunctuated], size, zero_mass=(PAD_ID,))
+    key = lambda u, v, w: (u * (size + 1) + v) * size + w  # noqa: E731
+    rows = served.trigram_rows
+    kept = {
+        int(served.contexts[row]) * size + int(word)
+        for row in range(rows.shape[0])
+        for word in rows.indices[rows.indptr[row] : rows.indptr[row + 1]]
+    }
+    assert kept == {key(3, 4, 5)}
+    u, v = np.array([2, 3, 4, size]), np.array([3, 4, 3, 2])
+    np.testing.assert_allclose(trigram_probabilities(served, u, v).sum(axis=1), 1.0)
 
 
 def test_served_layer_computes_what_numpy_computes(model: KneserNeyTrigram) -> None:
