@@ -319,7 +319,8 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
             [
                 "Ours mixes in a cache (the words that followed moments like this one earlier in",
                 "the same text) and a trigram (Kneser-Ney, of the training text in both forms,",
-                "without the trigrams seen once), weighed on other held-out reviews in both forms.",
+                "keeping the trigrams seen twice in one form), weighed on other held-out reviews",
+                "in both forms.",
             ]
             if mixed_in
             else []
