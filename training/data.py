@@ -56,7 +56,7 @@ class Split:
     val_texts: list[str]
     val_labels: np.ndarray
     lm_train_texts: list[str]  # labelled and unlabelled reviews of training movies
-    lm_val_texts: list[str]  # every review of validation movies, but copies of training ones
+    lm_val_texts: list[str]  # every review of validation movies but copies of training ones
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def split_by_movie(corpus: Corpus, validation_fraction: float, seed: int) -> Spl
 
     Reviews of one movie resemble each other, so a random review-level split overstates accuracy
     on unseen movies by about two points; a movie-level split estimates it honestly. A held-out
-    review whose text is also a training review's is left out of both sides.
+    review whose text is also a training review's is left out of validation.
     """
     rng = np.random.default_rng(seed)
     pairs = zip(corpus.groups, corpus.labels, strict=True)
