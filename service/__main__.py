@@ -8,8 +8,8 @@ def main() -> None:
     serving, then let in-flight requests finish and exit 0."""
     import uvicorn
 
-    from service.logs import configure_logging
     from service.main import create_app
+    from service.monitoring.logs import configure_logging
     from service.server import DrainingServer
     from service.settings import Settings
 

@@ -1,14 +1,19 @@
-"""Errors the service raises and the handlers that turn every error into `{"detail": ...}` JSON."""
+"""Errors the service raises and the handlers that turn every error into `{"detail": ...}` JSON
+(`{"error": ...}` on the Open Inference Protocol's paths)."""
 
 import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Scope, Send
+
+from service.open_inference import speaks_protocol
 
 log = logging.getLogger(__name__)
 
@@ -102,3 +107,28 @@ def foreseen_error_handler(exc: Exception) -> ErrorHandler | None:
         if kind is not Exception and isinstance(exc, kind):
             return handler
     return None
+
+
+def error_key(scope: Scope) -> str:
+    """The Open Inference Protocol's endpoints answer errors as `{"error": ...}`, the others as
+    `{"detail": ...}`."""
+    return "error" if speaks_protocol(scope.get("path", "")) else "detail"
+
+
+async def send_json(
+    send: Send, status: int, detail: str, headers: list | None = None, key: str = "detail"
+) -> None:
+    """Send a whole `{key: detail}` JSON error response."""
+    body = orjson.dumps({key: detail})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

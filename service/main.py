@@ -6,17 +6,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from service.docs import install_docs
+from service.api.body_limit import BodyLimitMiddleware
+from service.api.fast_path import PredictionFastPath
+from service.api.routes import health, metrics, models, predict
 from service.errors import install_error_handlers
-from service.explain import Explainer
-from service.fast_path import PredictionFastPath
-from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.playground import install_playground
-from service.registry import Registry
-from service.routes import health, metrics, models, predict, v2
-from service.servable import configure_threads
+from service.explain.occlusion import Explainer
+from service.monitoring.metrics import Metrics
+from service.monitoring.middleware import RequestContextMiddleware
+from service.open_inference import router as v2
+from service.open_inference.route import document_request_body
+from service.serving.registry import Registry
+from service.serving.servable import configure_threads
 from service.settings import Settings
+from service.ui.playground import install_playground
+from service.ui.swagger import install_docs
 
 DESCRIPTION = "Sentiment and next-word prediction with LSTM models trained on IMDB reviews."
 
@@ -55,11 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.explainer = explainer
     app.state.draining = False  # set on SIGTERM (service.server): /ready answers 503
     install_error_handlers(app)
-    install_docs(app, settings)
+    install_docs(app, settings, document_request_body)
     install_playground(app)
     for router in (predict.router, health.router, models.router, metrics.router, v2.router):
         app.include_router(router)
-    app.add_middleware(PredictionFastPath)  # innermost: CORS, limits and logs still apply
+    # innermost: CORS, limits and logs still apply
+    app.add_middleware(PredictionFastPath, routes=predict.router.routes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -19,8 +19,8 @@ from benchmarks.resilience import (
     peak_rss,
     tree_vmrss_mb,
 )
-from service.servable import BrokenModelError, load_servable
-from service.store import complete_versions
+from service.serving.servable import BrokenModelError, load_servable
+from service.serving.store import complete_versions
 
 WRK_OUTPUT = """Running 10m test @ http://127.0.0.1:8000/
   1 threads and 8 connections

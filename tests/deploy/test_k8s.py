@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from service.main import create_app
-from service.metrics import Metrics
+from service.monitoring.metrics import Metrics
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

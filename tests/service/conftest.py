@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.main import create_app
-from service.servable import Servable
+from service.serving.servable import Servable
 from service.settings import Settings
 
 

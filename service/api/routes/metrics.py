@@ -1,0 +1,18 @@
+"""Prometheus metrics in the text exposition format."""
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service.api.deps import MetricsDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def read_metrics(metrics: MetricsDep) -> Response:
+    """Request counts and latencies, batching figures and the served model versions."""
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Explanations of sentiment answers: the text's units and their occlusion weights."""

@@ -1,0 +1,2 @@
+"""Monitoring: Prometheus metrics, input and output drift, structured logs and the access-log
+middleware."""

@@ -1,0 +1,104 @@
+"""Open Inference Protocol (KServe V2) REST endpoints: health, metadata and inference.
+
+Follows kserve/open-inference-protocol `inference_rest.md`, with Triton's binary tensor data
+extension; `/v2/models/{name}/versions/{version}/...` answers for the served version only.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+
+from service.api.deps import RegistryDep, SettingsDep
+from service.errors import ServiceUnavailableError
+from service.open_inference.codec import parse_request
+from service.open_inference.inference import infer, metadata, served
+from service.open_inference.route import ERROR_RESPONSES_V2, INFER_BODY, INFER_RESPONSES, V2Route
+from service.open_inference.schemas import (
+    LiveResponse,
+    ModelMetadata,
+    ModelReadyResponse,
+    ServerMetadata,
+    ServerReadyResponse,
+)
+from service.serving.registry import Registry
+
+router = APIRouter(prefix="/v2", tags=["open inference protocol"], route_class=V2Route)
+SERVER = ServerMetadata(
+    name="imdb-lstm-service", version="1.0.0", extensions=["binary_tensor_data"]
+)
+
+
+def check_ready(request: Request, registry: Registry) -> None:
+    """503 while a model is missing or the service is shutting down."""
+    if missing := registry.missing():
+        raise ServiceUnavailableError(f"not ready: no {' or '.join(missing)} model loaded yet", 5)
+    if request.app.state.draining:
+        raise ServiceUnavailableError("not ready: shutting down", 5)
+
+
+@router.get("", response_model=ServerMetadata)
+async def read_server_metadata() -> ServerMetadata:
+    """The server's name, version and protocol extensions."""
+    return SERVER
+
+
+@router.get("/health/live", response_model=LiveResponse)
+async def read_live() -> LiveResponse:
+    """200 while the process runs."""
+    return LiveResponse()
+
+
+@router.get("/health/ready", response_model=ServerReadyResponse, responses=ERROR_RESPONSES_V2)
+async def read_server_ready(request: Request, registry: RegistryDep) -> ServerReadyResponse:
+    """200 once both models are loaded, 503 before and while shutting down."""
+    check_ready(request, registry)
+    return ServerReadyResponse()
+
+
+@router.get("/models/{name}", response_model=ModelMetadata, responses=ERROR_RESPONSES_V2)
+@router.get(
+    "/models/{name}/versions/{version}", response_model=ModelMetadata, responses=ERROR_RESPONSES_V2
+)
+async def read_model_metadata(
+    name: str, registry: RegistryDep, version: str | None = None
+) -> ModelMetadata:
+    """The model's served version, platform and input and output tensors."""
+    return metadata(served(registry, name, version))
+
+
+@router.get("/models/{name}/ready", response_model=ModelReadyResponse, responses=ERROR_RESPONSES_V2)
+@router.get(
+    "/models/{name}/versions/{version}/ready",
+    response_model=ModelReadyResponse,
+    responses=ERROR_RESPONSES_V2,
+)
+async def read_model_ready(
+    name: str, registry: RegistryDep, version: str | None = None
+) -> ModelReadyResponse:
+    """200 when the model (at this version) can answer; 404 unknown, 503 not loaded yet."""
+    served(registry, name, version)
+    return ModelReadyResponse(name=name)
+
+
+@router.post("/models/{name}/infer", responses=INFER_RESPONSES, openapi_extra=INFER_BODY)
+@router.post(
+    "/models/{name}/versions/{version}/infer", responses=INFER_RESPONSES, openapi_extra=INFER_BODY
+)
+async def infer_model(
+    name: str,
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    inference_header_content_length: Annotated[str | None, Header(include_in_schema=False)] = None,
+    version: str | None = None,
+) -> Response:
+    """Inference on a BYTES tensor `texts` of shape [n], in JSON or binary tensor data."""
+    batcher = served(registry, name, version)
+    body, rest = parse_request(await request.body(), inference_header_content_length)
+    return await infer(batcher, body, rest, settings)
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST"], include_in_schema=False)
+async def read_unknown(path: str) -> Response:
+    """Any other /v2 path: 404 as the protocol's error object."""
+    raise HTTPException(404, f"no such endpoint: /v2/{path}")
