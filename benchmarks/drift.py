@@ -138,11 +138,11 @@ def measure(server: Server, streams: dict[str, list[str]]) -> dict[str, dict[str
 def record_cost(model_dir: Path, repeats: int = 2000) -> dict[int, float]:
     """CPU microseconds `DriftMonitor.record` takes per model call, by texts in the call."""
     from benchmarks.scenarios import SHORT_TEXTS
-    from service.drift import DriftMonitor
-    from service.metrics import Metrics
-    from service.servable import load_servable
+    from service.monitoring.drift import DriftMonitor
+    from service.monitoring.metrics import Metrics
+    from service.serving.servable import load_servable
+    from service.serving.store import complete_versions
     from service.settings import Settings
-    from service.store import complete_versions
 
     servable = load_servable(complete_versions(model_dir, "sentiment")[0], top_k=1)
     monitor = DriftMonitor(servable, Settings(model_dir=model_dir), Metrics())

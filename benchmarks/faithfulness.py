@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.scenarios import SHORT_TEXTS, make_review
-from service.explain import Explainer, occlusion_copies, weigh
-from service.metrics import Metrics
-from service.servable import Servable, load_servable
+from service.explain.occlusion import Explainer, occlusion_copies, weigh
+from service.explain.units import Unit
+from service.monitoring.metrics import Metrics
+from service.serving.servable import Servable, load_servable
+from service.serving.store import complete_versions
 from service.settings import Settings
-from service.store import complete_versions
-from service.words import Unit
 from training.data import last_sentences, load_corpus, split_by_movie, subsample
 
 KS = (1, 3, 5, 10)
