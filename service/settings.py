@@ -37,12 +37,10 @@ class Settings(BaseSettings):
     # worker waits batch_max_wait_ms for company (0: it goes as soon as a thread is free); beyond
     # queue_max_texts waiting texts, or request_timeout_seconds in all, a request gets 503.
     # Two calls in flight: the model computes one while the event loop answers the other's
-    # requests and reads the next (short texts at 64 connections: 3,150-3,511 req/s against
-    # 2,880-3,367 for one call at a time). Long texts run one call at a time: side by side they
-    # only split the batch (reviews at 16 connections: 132 req/s against 167-171).
+    # requests and reads the next. Long texts run one call at a time: side by side they only
+    # split the batch. The measurements behind these defaults: docs/benchmarks.md.
     batch_max_texts: int = Field(default=64, ge=1)
-    # 8,192: 64 short texts, or 35 reviews of 230 words (a flood of reviews peaked at 1,035 MB
-    # with calls of 64 of them, 970 MB with 32).
+    # 8,192: 64 short texts, or 35 reviews of 230 words; it bounds a call's memory.
     batch_max_words: int = Field(default=8192, ge=1)
     model_calls_in_flight: int = Field(default=2, ge=1)
     overlap_max_words: int = Field(default=64, ge=0)
@@ -65,13 +63,12 @@ class Settings(BaseSettings):
     explain_call_words: int = Field(default=4096, ge=1)
     # While plain predictions are queued or running, an explanation pauses after each of its
     # model calls for (1 / share - 1) times as long as the call took, leaving them the rest of
-    # the machine (1: no pause). Short-64 on the full models lost 11% of its throughput beside a
-    # stream of review explanations at 0.1, 22% at 0.25 (benchmarks.explain_load).
+    # the machine (1: no pause); what plain predictions lose at each share: docs/explanations.md.
     explain_busy_share: float = Field(default=0.1, gt=0, le=1)
 
     # TensorFlow CPU threads: each op on one core, two ops side by side (the sentiment model's
-    # two reading directions, or two calls). One intra-op thread against 2: 3,150 against 2,600
-    # short req/s at 64 connections, the same 171 reviews/s at 16.
+    # two reading directions, or two calls); one intra-op thread serves short texts faster than
+    # two and reviews as fast (docs/benchmarks.md).
     tf_intra_op_threads: int = Field(default=1, ge=0)
     tf_inter_op_threads: int = Field(default=2, ge=0)
 

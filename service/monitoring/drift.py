@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from service.monitoring.metrics import Metrics
-from service.serving.servable import Answer, Servable
+from service.serving.servable import ModelOutput, Servable
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class DriftMonitor:
         if missing := [f for f in wanted if f not in references]:
             log.info("%s version %s has no reference for %s: no PSI", name, version, missing)
 
-    def record(self, answer: Answer) -> None:
+    def record(self, answer: ModelOutput) -> None:
         """Count one model call's texts and answers into the histograms and windows."""
         values: dict[str, np.ndarray] = {}
         if answer.token_counts is not None and answer.oov_counts is not None:
@@ -155,10 +155,6 @@ class DriftMonitor:
                 self._metrics.score_drift.labels(*self._labels).set(score)
             else:
                 self._metrics.input_drift.labels(*self._labels, feature).set(score)
-
-    def scores(self) -> dict[str, float | None]:
-        """Each watched feature's current PSI (None until its window is full)."""
-        return {feature: window.psi() for feature, window in self._windows.items()}
 
     def close(self) -> None:
         """Drop the version's gauges: a released version reports no drift."""

@@ -18,7 +18,6 @@ from pydantic import ValidationError
 
 from service.open_inference.schemas import InferenceRequest, RequestInput, ResponseOutput
 
-HEADER_LENGTH = "inference-header-content-length"
 BINARY_SIZE = "binary_data_size"
 
 

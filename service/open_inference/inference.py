@@ -19,7 +19,7 @@ from service.settings import Settings
 
 PLATFORM = "tensorflow_savedmodel"
 INPUT = TensorMetadata(name="texts", datatype="BYTES", shape=[-1])
-OUTPUTS: dict[str, list[TensorMetadata]] = {
+OUTPUT_TENSORS: dict[str, list[TensorMetadata]] = {
     "sentiment": [TensorMetadata(name="positive_probability", datatype="FP32", shape=[-1])],
     "next_word": [
         TensorMetadata(name="words", datatype="BYTES", shape=[-1, -1]),
@@ -29,7 +29,7 @@ OUTPUTS: dict[str, list[TensorMetadata]] = {
 DEFAULT_TOP_K = 5
 
 
-def served(registry: Registry, name: str, version: str | None = None) -> Batcher:
+def batcher_for(registry: Registry, name: str, version: str | None = None) -> Batcher:
     """The batcher of `name`'s served version: 404 for another model or version, 503 if none."""
     if name not in MODEL_NAMES:
         raise HTTPException(404, f"unknown model {name!r}; models: {', '.join(MODEL_NAMES)}")
@@ -50,7 +50,7 @@ def metadata(batcher: Batcher) -> ModelMetadata:
         versions=[batcher.servable.version],
         platform=PLATFORM,
         inputs=[INPUT],
-        outputs=OUTPUTS[name],
+        outputs=OUTPUT_TENSORS[name],
     )
 
 
@@ -111,7 +111,7 @@ async def infer(
     name = batcher.servable.name
     texts = read_texts(request, rest, settings)
     k = top_k(request, settings) if name == "next_word" else 1
-    names = [tensor.name for tensor in OUTPUTS[name]]
+    names = [tensor.name for tensor in OUTPUT_TENSORS[name]]
     binary = binary_outputs(request, names)
     wanted = names if request.outputs is None else [o.name for o in request.outputs]
     predictions = await batcher.predict(texts, k)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from service.api.deps import RegistryDep, SettingsDep
 from service.errors import ServiceUnavailableError
 from service.open_inference.codec import parse_request
-from service.open_inference.inference import infer, metadata, served
+from service.open_inference.inference import batcher_for, infer, metadata
 from service.open_inference.route import ERROR_RESPONSES_V2, INFER_BODY, INFER_RESPONSES, V2Route
 from service.open_inference.schemas import (
     LiveResponse,
@@ -63,7 +63,7 @@ async def read_model_metadata(
     name: str, registry: RegistryDep, version: str | None = None
 ) -> ModelMetadata:
     """The model's served version, platform and input and output tensors."""
-    return metadata(served(registry, name, version))
+    return metadata(batcher_for(registry, name, version))
 
 
 @router.get("/models/{name}/ready", response_model=ModelReadyResponse, responses=ERROR_RESPONSES_V2)
@@ -76,7 +76,7 @@ async def read_model_ready(
     name: str, registry: RegistryDep, version: str | None = None
 ) -> ModelReadyResponse:
     """200 when the model (at this version) can answer; 404 unknown, 503 not loaded yet."""
-    served(registry, name, version)
+    batcher_for(registry, name, version)
     return ModelReadyResponse(name=name)
 
 
@@ -93,7 +93,7 @@ async def infer_model(
     version: str | None = None,
 ) -> Response:
     """Inference on a BYTES tensor `texts` of shape [n], in JSON or binary tensor data."""
-    batcher = served(registry, name, version)
+    batcher = batcher_for(registry, name, version)
     body, rest = parse_request(await request.body(), inference_header_content_length)
     return await infer(batcher, body, rest, settings)
 

@@ -14,11 +14,11 @@ from service.serving.store import VersionDir, read_metadata
 log = logging.getLogger(__name__)
 
 # The `serving_default` signature each model must have (model/README.md).
-INPUTS: dict[str, dict[str, tf.DType]] = {
+SIGNATURE_INPUTS: dict[str, dict[str, tf.DType]] = {
     "sentiment": {"texts": tf.string},
     "next_word": {"texts": tf.string, "k": tf.int32},
 }
-OUTPUTS: dict[str, set[str]] = {
+SIGNATURE_OUTPUTS: dict[str, set[str]] = {
     "sentiment": {"positive_probability"},
     "next_word": {"words", "probabilities"},
 }
@@ -37,7 +37,7 @@ Prediction = float | list[tuple[str, float]]
 
 
 @dataclass
-class Answer:
+class ModelOutput:
     """One model call's predictions, in text order, and what the version's tokenizer made of
     each text (None from a version exported without those outputs)."""
 
@@ -73,7 +73,7 @@ class Servable:
     text_stats: bool = False  # whether the signature gives TEXT_STATS
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
-    def predict(self, texts: list[str], k: int = 1) -> Answer:
+    def predict(self, texts: list[str], k: int = 1) -> ModelOutput:
         """Sentiment: positive probabilities; next word: the top `k` (word, probability)."""
         batch = tf.constant(texts, dtype=tf.string)
         if self.name == "sentiment":
@@ -88,8 +88,8 @@ class Servable:
                 for ws, ps in zip(words, probabilities, strict=True)
             ]
         if not self.text_stats:
-            return Answer(predictions)
-        return Answer(predictions, out["token_count"].numpy(), out["oov_count"].numpy())
+            return ModelOutput(predictions)
+        return ModelOutput(predictions, out["token_count"].numpy(), out["oov_count"].numpy())
 
 
 def load_servable(found: VersionDir, top_k: int) -> Servable:
@@ -155,11 +155,13 @@ def check_signature(name: str, signature: Any) -> None:
     """The signature takes exactly the inputs and gives the outputs model/README.md names."""
     _, inputs = signature.structured_input_signature
     got = {key: spec.dtype for key, spec in inputs.items()}
-    if got != INPUTS[name]:
-        raise BrokenModelError(f"serving_default takes {got}, expected {INPUTS[name]}")
+    if got != SIGNATURE_INPUTS[name]:
+        raise BrokenModelError(f"serving_default takes {got}, expected {SIGNATURE_INPUTS[name]}")
     outputs = set(signature.structured_outputs)
-    if not OUTPUTS[name] <= outputs:
-        raise BrokenModelError(f"serving_default gives {sorted(outputs)}, lacks {OUTPUTS[name]}")
+    if not SIGNATURE_OUTPUTS[name] <= outputs:
+        raise BrokenModelError(
+            f"serving_default gives {sorted(outputs)}, lacks {SIGNATURE_OUTPUTS[name]}"
+        )
 
 
 def check_predictions(name: str, predictions: list[Prediction], count: int, k: int) -> None:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker.tools import compose_available, needs_compose
+
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "python:3.11-slim"
 
@@ -137,18 +139,6 @@ def test_dockerignore_keeps_local_state_out() -> None:
 
 
 # --- docker-compose.yml, parsed by `docker compose config` ------------------------------------
-
-
-def compose_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    version = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
-    return version.returncode == 0
-
-
-needs_compose = pytest.mark.skipif(
-    not compose_available(), reason="the docker CLI with the compose plugin is not installed"
-)
 
 
 def compose_config(**env: str) -> dict:

@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from tests.docker.project_copy import copy_project
+from tests.docker.tools import compose_available
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -36,8 +37,8 @@ pytestmark = pytest.mark.docker
 
 def compose_config() -> dict:
     """The compose file with the monitoring profile, as compose reads it (no engine needed)."""
-    if shutil.which("docker") is None:
-        pytest.skip("the docker CLI is not installed")
+    if not compose_available():
+        pytest.skip("the docker CLI with the compose plugin is not installed")
     result = subprocess.run(
         ["docker", "compose", "--profile", "monitoring", "config", "--format", "json"],
         cwd=ROOT,
@@ -45,8 +46,6 @@ def compose_config() -> dict:
         text=True,
         timeout=60,
     )
-    if result.returncode != 0 and "is not a docker command" in result.stderr:
-        pytest.skip("the docker CLI has no compose plugin")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
