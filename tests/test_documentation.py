@@ -242,3 +242,35 @@ def test_contract_commands_and_patterns() -> None:
     serve = command_pattern("MODEL_DIR=DIR .venv/bin/python -m service")
     assert serve.search("MODEL_DIR=model .venv/bin/python -m service     # listens")
     assert not serve.search("MODEL_DIR=model .venv/bin/python -m services")
+
+
+def layout_rows(markdown: str) -> dict[str, set[str]]:
+    """The development page's layout table: each `folder/` row and the names in its `what`."""
+    rows = {}
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and re.fullmatch(r"`[\w/]+/`", cells[0]):
+            rows[cells[0].strip("`")] = set(re.findall(r"`([\w]+/?)`", cells[1]))
+    return rows
+
+
+def package_contents(folder: Path) -> set[str]:
+    """A package's modules (without `__init__`) and sub-packages (as `name/`)."""
+    modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+    packages = {f"{p.parent.name}/" for p in folder.glob("*/__init__.py")}
+    return modules | packages
+
+
+def test_development_layout_lists_every_module() -> None:
+    rows = layout_rows((ROOT / "docs" / "development.md").read_text())
+    for top in ("training", "service"):
+        for init in sorted((ROOT / top).rglob("__init__.py")):
+            folder = init.parent
+            name = f"{folder.relative_to(ROOT).as_posix()}/"
+            assert name in rows, f"docs/development.md has no row for {name}"
+            missing = package_contents(folder) - rows[name]
+            stale = {n for n in rows[name] if not (folder / n).is_dir()} - {
+                p.stem for p in folder.glob("*.py")
+            }
+            assert not missing, f"docs/development.md's {name} row lacks {sorted(missing)}"
+            assert not stale, f"docs/development.md's {name} row names {sorted(stale)}: not there"
