@@ -76,9 +76,8 @@ class TrainConfig:
     clf_dropout: float = 0.3
     clf_minutes: float = 30.0
     # The n-gram model blended into the sentiment answer (`training/ngram_model.py`): how many
-    # unigrams, bigrams and trigrams it weighs, the most frequent first; 0 = the LSTMs alone.
-    # 100,000 to 500,000 blended within noise of each other (measured); each 100,000 costs the
-    # service about 25 MB.
+    # unigrams, bigrams and trigrams it weighs, the most frequent first (docs/results.md: why
+    # this many).
     ngram_features: int = 150_000
 
     # next-word serving and evaluation
@@ -87,8 +86,7 @@ class TrainConfig:
     # without punctuation).
     next_word_eval_positions: int = 100_000
     # Held-out words (other than those above) on which the mix's weights are fitted: the cache's
-    # theta and weight, the trigram's weight. 0 = the language model alone. The cache gave +0.3
-    # points of top-5 and 2% lower perplexity (measured).
+    # theta and weight, the trigram's weight.
     next_word_mix_positions: int = 30_000
 
     # evaluation
