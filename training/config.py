@@ -30,16 +30,14 @@ class TrainConfig:
 
     # language model (the next-word model, and the pretraining of the sentiment model)
     lm_window: int = 64  # tokens per training window
-    # Small batches learn far more per token here: after the same 4.9M tokens, batch 32 reached
-    # perplexity 151, batch 64 188 and batch 128 269 (measured), at 1.6x the time of 128.
+    # Small batches learn far more per token here (docs/results.md).
     lm_batch_size: int = 32
     lm_sampled_softmax: int = 1024  # negative samples per step; the full softmax is for evaluation
     # 3e-3 learns faster than 2e-3 (perplexity 170 against 188 at batch 64 after 4.9M tokens);
     # at batch 32 its 4,500 steps give what 5,000 gave at 2e-3, 4.5 minutes sooner per run.
     lm_learning_rate: float = 3e-3
     # Optimizer steps of the forward language model (the next-word model) and of the backward
-    # one, which only starts the backward classifier: 16-22 and 10-15 minutes on two cores, as the
-    # machine's speed varies.
+    # one, which only starts the backward classifier.
     lm_steps: int = 6_000
     lm_backward_steps: int = 4_000
     lm_steps_per_epoch: int = 500  # how often to validate and log
