@@ -26,25 +26,18 @@ class TrainConfig:
     # network, shared by the language model and the classifier built from it
     embedding_dim: int = 256
     lstm_units: int = 256
-    embedding_dropout: float = 0.1  # the classifier's; the language model's is below
+    embedding_dropout: float = 0.1  # the classifier's; the language model has none
 
     # language model (the next-word model, and the pretraining of the sentiment model)
     lm_window: int = 64  # tokens per training window
-    # Small batches learn far more per token here: after the same 4.9M tokens, batch 32 reached
-    # perplexity 151, batch 64 188 and batch 128 269 (measured), at 1.6x the time of 128.
+    # Small batches learn far more per token here (docs/results.md).
     lm_batch_size: int = 32
-    # No dropout: the language model reads its corpus less than once, so it cannot overfit, and
-    # dropout only slowed it (embedding 0.1 and output 0.2 against none: 0.06 nats worse and 1.1
-    # points of top-5 behind after 1,000 steps, measured).
-    lm_embedding_dropout: float = 0.0
-    lm_output_dropout: float = 0.0
     lm_sampled_softmax: int = 1024  # negative samples per step; the full softmax is for evaluation
     # 3e-3 learns faster than 2e-3 (perplexity 170 against 188 at batch 64 after 4.9M tokens);
     # at batch 32 its 4,500 steps give what 5,000 gave at 2e-3, 4.5 minutes sooner per run.
     lm_learning_rate: float = 3e-3
     # Optimizer steps of the forward language model (the next-word model) and of the backward
-    # one, which only starts the backward classifier: 16-22 and 10-15 minutes on two cores, as the
-    # machine's speed varies.
+    # one, which only starts the backward classifier.
     lm_steps: int = 6_000
     lm_backward_steps: int = 4_000
     lm_steps_per_epoch: int = 500  # how often to validate and log
@@ -81,9 +74,8 @@ class TrainConfig:
     clf_dropout: float = 0.3
     clf_minutes: float = 30.0
     # The n-gram model blended into the sentiment answer (`training/ngram_model.py`): how many
-    # unigrams, bigrams and trigrams it weighs, the most frequent first; 0 = the LSTMs alone.
-    # 100,000 to 500,000 blended within noise of each other (measured); each 100,000 costs the
-    # service about 25 MB.
+    # unigrams, bigrams and trigrams it weighs, the most frequent first (docs/results.md: why
+    # this many).
     ngram_features: int = 150_000
 
     # next-word serving and evaluation
@@ -91,11 +83,8 @@ class TrainConfig:
     # Held-out positions predicted by our model and the trigram, in each form (as written, and
     # without punctuation).
     next_word_eval_positions: int = 100_000
-    # Mix a Kneser-Ney trigram model into the prediction (`training/trigram_model.py`).
-    next_word_trigram: bool = True
     # Held-out words (other than those above) on which the mix's weights are fitted: the cache's
-    # theta and weight, the trigram's weight. 0 = the language model alone. The cache gave +0.3
-    # points of top-5 and 2% lower perplexity (measured).
+    # theta and weight, the trigram's weight.
     next_word_mix_positions: int = 30_000
 
     # evaluation

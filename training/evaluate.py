@@ -119,6 +119,11 @@ def next_word_metrics(
         [score(*batch).numpy() for batch in _scored_batches(docs, context, max_positions)]
         or [np.zeros((0, 11))]
     )
+    return _summary(table, form, mix)
+
+
+def _summary(table: np.ndarray, form: str, mix: NextWordMix | None) -> dict[str, float]:
+    """The figures of `next_word_metrics` from its table of per-position scores."""
     columns = dict(
         zip(
             "lstm_loss loss lstm_top1 lstm_top5 lstm_all_top1 lstm_all_top5 "

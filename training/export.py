@@ -58,7 +58,7 @@ def token_stats(tokens: tf.RaggedTensor) -> dict[str, tf.Tensor]:
 def sentiment_module(
     vectorizer: keras.layers.TextVectorization,
     classifiers: dict[str, keras.Model],
-    ngram: NgramLogits | None,
+    ngram: NgramLogits,
     blend: dict[str, float],
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
@@ -67,8 +67,7 @@ def sentiment_module(
     text's `token_stats`."""
     archive = keras.export.ExportArchive()  # see `next_word_module` on what to track
     archive.track(vectorizer)
-    if ngram is not None:
-        archive.track(ngram.counter)
+    archive.track(ngram.counter)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     @tf.autograph.experimental.do_not_convert  # plain graph code: nothing for AutoGraph to do
@@ -79,9 +78,7 @@ def sentiment_module(
             model((reverse_rows(ids) if direction == "backward" else ids).to_tensor())[:, 0]
             for direction, model in classifiers.items()
         ]  # each padded only to the longest text of the batch
-        blended = blend["lstm"] * tf.add_n(logits) / len(logits)
-        if ngram is not None:
-            blended += blend["ngram"] * ngram(texts)
+        blended = blend["lstm"] * tf.add_n(logits) / len(logits) + blend["ngram"] * ngram(texts)
         return {"positive_probability": tf.sigmoid(blended), **token_stats(every_id)}
 
     archive.add_endpoint("serving_default", serve)
@@ -91,7 +88,7 @@ def sentiment_module(
 def next_word_module(
     vectorizer: keras.layers.TextVectorization,
     language_model: LanguageModel,
-    mix: NextWordMix | None,
+    mix: NextWordMix,
     config: TrainConfig,
 ) -> keras.export.ExportArchive:
     """Raw strings and k → the k likeliest next words of each text and their probabilities; plus

@@ -33,9 +33,7 @@ class LanguageModel(keras.Model):
         self.embedding = layers.Embedding(
             config.vocab_size, config.embedding_dim, mask_zero=True, name="embedding"
         )
-        self.embedding_dropout = layers.Dropout(config.lm_embedding_dropout)
         self.lstm = layers.LSTM(config.lstm_units, return_sequences=True, name="lstm")
-        self.output_dropout = layers.Dropout(config.lm_output_dropout)
         # Projecting to the embedding size lets the output weights be the embedding itself.
         self.projection = layers.Dense(config.embedding_dim, name="projection")
         self.output_bias = self.add_weight(
@@ -48,10 +46,9 @@ class LanguageModel(keras.Model):
     def call(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Hidden states: (batch, time) token ids → (batch, time, embedding_dim)."""
         mask = tf.not_equal(tokens, PAD_ID)
-        x = self.embedding_dropout(self.embedding(tokens), training=training)
-        h = self.lstm(x, mask=mask, training=training)
+        h = self.lstm(self.embedding(tokens), mask=mask, training=training)
         # float32 out, whatever the compute precision: the softmax needs the range.
-        return tf.cast(self.projection(self.output_dropout(h, training=training)), tf.float32)
+        return tf.cast(self.projection(h), tf.float32)
 
     def logits(self, hidden: tf.Tensor) -> tf.Tensor:
         """(..., embedding_dim) → (..., vocab_size) with the tied output weights."""

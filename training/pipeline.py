@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -25,6 +26,7 @@ from training.export import (
     staged_version,
     write_version,
 )
+from training.models import LanguageModel, NextWordMix
 from training.ngram_model import NgramLogits, fit_ngram_model
 from training.text import (
     PAD_ID,
@@ -54,26 +56,88 @@ class RunResult:
     metrics: dict[str, float]
 
 
+@dataclass
+class Prepared:
+    """What every step reads: the split, the shared vocabulary and the encoded language-model
+    text, as written and without punctuation."""
+
+    config: TrainConfig
+    corpus: Corpus
+    split: Split
+    vectorizer: keras.layers.TextVectorization
+    punctuation: np.ndarray
+    lm_train: list[np.ndarray]
+    lm_val: list[np.ndarray]
+    unpunctuated: dict[str, list[np.ndarray]]  # "train" and "val", punctuation removed
+
+
+@dataclass
+class Trained:
+    """Per direction, the language model and the classifier fine-tuned from it."""
+
+    language_models: dict[str, LanguageModel]
+    classifiers: dict[str, keras.Model]
+    histories: dict[str, dict[str, list[float]]]
+    cuts: dict[str, str]  # what a time budget stopped short of its planned steps
+
+
+@dataclass
+class Sentiment:
+    """The sentiment answer's n-gram member, blend weights and validation probabilities."""
+
+    ngram: NgramLogits
+    blend: dict[str, float]
+    probabilities: np.ndarray
+    eval_sets: dict[str, tuple[list[str], np.ndarray]]  # what the baselines are scored on
+
+
 def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path) -> RunResult:
+    """Corpus → tokenizer → language models → classifiers → evaluation → two new versions."""
     started = time.monotonic()
     keras.utils.set_random_seed(config.seed)
+    prepared = prepare(config, data, model_dir, cache_dir)
+    print(f"tokenizer: {prepared.config.vocab_size:,} tokens ({_seconds(started)})")
+    log_dir = model_dir / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    trained = train_directions(prepared, log_dir, started)
+    mix, metrics = fit_next_word(prepared, trained.language_models["forward"])
+    print(f"next word: {_format(metrics)} ({_seconds(started)})")
+    sentiment, sentiment_metrics = fit_sentiment(prepared, trained.classifiers)
+    metrics |= sentiment_metrics
+    print(f"sentiment: {_format(sentiment_metrics)} ({_seconds(started)})")
+    # Baselines on the very same split, so the comparison is like for like.
+    baselines = _baselines(prepared, sentiment.eval_sets) if config.baselines else {}
+    version = next_version(model_dir)
+    metadata = {
+        "version": version,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data": {"source": prepared.corpus.source, "sha256": prepared.corpus.sha256},
+        "vocab_size": prepared.config.vocab_size,
+        "config": prepared.config.to_dict(),
+        "metrics": metrics,
+        "baselines": baselines,
+        "training_seconds": round(time.monotonic() - started, 1),
+        # Empty when every model ran its planned steps, as it should.
+        "time_budget_cuts": trained.cuts,
+    }
+    paths = export(prepared, trained, mix, sentiment, metadata, model_dir)
+    print(f"exported version {version} to {model_dir} in {_seconds(started)}")
+    for name, cut in trained.cuts.items():
+        print(f"warning: the {name} was {cut}: raise the preset's time budget to get its plan")
+    return RunResult(version, paths, metrics)
 
-    # 1. Data: every problem with it is reported before anything is trained or written.
+
+def prepare(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path) -> Prepared:
+    """The corpus split by movie and one vocabulary for both models, from training text only.
+    Every problem with the data or the model store is reported before anything is trained."""
     corpus = subsample(
         load_corpus(data, cache_dir), config.max_labelled, config.max_unlabelled, config.seed
     )
     split = split_by_movie(corpus, config.validation_fraction, config.seed)
     _print_data(corpus, split)
     _check_writable(model_dir)
-
-    # 2. One vocabulary for both models, from training text only.
     vectorizer = build_vectorizer(split.lm_train_texts, config.vocab_size)
-    vocab_size = vectorizer.vocabulary_size()
-    config = config.override(vocab_size=vocab_size)  # a small corpus may have fewer words
-    print(f"tokenizer: {vocab_size:,} tokens ({_seconds(started)})")
-
-    # 3. Per direction, a language model and a classifier fine-tuned from it. The forward
-    #    language model is also the next-word model.
+    # A small corpus may have fewer words than the preset asks for.
+    config = config.override(vocab_size=vectorizer.vocabulary_size())
     lm_train = encode(vectorizer, split.lm_train_texts)
     lm_val = encode(vectorizer, split.lm_val_texts)
     # Next words are also asked of text typed without punctuation; the forward language model,
@@ -83,157 +147,136 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         "train": without_punctuation(lm_train, punctuation),
         "val": without_punctuation(lm_val, punctuation),
     }
-    train_ids = review_tokens(_ragged(encode(vectorizer, split.train_texts)), config)
-    val_tokens = encode(vectorizer, split.val_texts)
-    val_ids = review_tokens(_ragged(val_tokens), config)
-    log_dir = model_dir / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    directions = ["forward", "backward"] if config.backward_model else ["forward"]
-    language_models, classifiers, histories = {}, {}, {}
-    cuts: dict[str, str] = {}  # what a time budget stopped short of its planned steps
-    for direction in directions:
+    return Prepared(config, corpus, split, vectorizer, punctuation, lm_train, lm_val, unpunctuated)
+
+
+def train_directions(prepared: Prepared, log_dir: Path, started: float) -> Trained:
+    """Per reading direction, a language model and a classifier fine-tuned from it. Only the
+    forward model suggests next words, so only it also reads text without punctuation; the
+    backward one reads every text from its end, as written."""
+    config, split = prepared.config, prepared.split
+    train_ids = review_tokens(_ragged(encode(prepared.vectorizer, split.train_texts)), config)
+    val_ids = review_tokens(_ragged(encode(prepared.vectorizer, split.val_texts)), config)
+    trained = Trained({}, {}, {}, {})
+    for direction in ["forward", "backward"] if config.backward_model else ["forward"]:
         flip = direction == "backward"
-        # Only the forward model suggests next words; the backward one reads reviews as written.
         train_docs = (
-            [doc[::-1] for doc in lm_train]
+            [doc[::-1] for doc in prepared.lm_train]
             if flip
             else mixed_forms(
-                lm_train, unpunctuated["train"], config.lm_unpunctuated_share, config.seed
+                prepared.lm_train,
+                prepared.unpunctuated["train"],
+                config.lm_unpunctuated_share,
+                config.seed,
             )
         )
-        language_models[direction], histories[f"{direction} language model"] = train_language_model(
+        model, trained.histories[f"{direction} language model"] = train_language_model(
             config.override(lm_steps=config.lm_backward_steps) if flip else config,
             train_docs,
-            [doc[::-1] for doc in lm_val] if flip else lm_val,
+            [doc[::-1] for doc in prepared.lm_val] if flip else prepared.lm_val,
             log_dir / direction,
-            cuts,
+            trained.cuts,
         )
-        classifiers[direction], histories[f"{direction} sentiment"] = train_classifier(
-            config,
-            language_models[direction],
-            (reverse_rows(train_ids) if flip else train_ids, split.train_labels),
-            (reverse_rows(val_ids) if flip else val_ids, split.val_labels),
-            log_dir / direction,
-            cuts,
-        )
-        print(f"{direction} models trained ({_seconds(started)})")
-    # The forward language model serves next words, mixed with a cache of the text's own history
-    # and a trigram model of the corpus in both forms, weighed on held-out reviews in both forms.
-    forward = language_models["forward"]
-    trigram = (
-        TrigramProbabilities(
-            fit_frequent_kneser_ney(
-                [lm_train, unpunctuated["train"]], vocab_size, zero_mass=(PAD_ID,)
+        trained.language_models[direction] = model
+        trained.classifiers[direction], trained.histories[f"{direction} sentiment"] = (
+            train_classifier(
+                config,
+                model,
+                (reverse_rows(train_ids) if flip else train_ids, split.train_labels),
+                (reverse_rows(val_ids) if flip else val_ids, split.val_labels),
+                log_dir / direction,
+                trained.cuts,
             )
         )
-        if config.next_word_trigram
-        else None
-    )
-    # The validation reviews from the last one back, each in both forms: others than the metrics
-    # score first.
-    mix_docs = [
-        doc for pair in zip(lm_val[::-1], unpunctuated["val"][::-1], strict=True) for doc in pair
-    ]
-    next_word_mix = (
-        fit_next_word_mix(
-            forward, trigram, mix_docs, config.next_word_context, config.next_word_mix_positions
+        print(f"{direction} models trained ({_seconds(started)})")
+    return trained
+
+
+def fit_next_word(
+    prepared: Prepared, forward: LanguageModel
+) -> tuple[NextWordMix, dict[str, float]]:
+    """The served next-word model: the forward language model mixed with a cache of the text's
+    own history and a trigram model of the corpus in both forms, the mix weighed on held-out
+    reviews in both forms; and its metrics, in each form apart."""
+    config, unpunctuated = prepared.config, prepared.unpunctuated
+    trigram = TrigramProbabilities(
+        fit_frequent_kneser_ney(
+            [prepared.lm_train, unpunctuated["train"]], config.vocab_size, zero_mass=(PAD_ID,)
         )
-        if config.next_word_mix_positions > 0
-        else None
     )
-    metrics = {}
-    for form, docs in (("", lm_val), ("_unpunctuated", unpunctuated["val"])):
+    # The validation reviews from the last one back, each in both forms: others than the
+    # metrics score first.
+    mix_docs = [
+        doc
+        for pair in zip(prepared.lm_val[::-1], unpunctuated["val"][::-1], strict=True)
+        for doc in pair
+    ]
+    mix = fit_next_word_mix(
+        forward, trigram, mix_docs, config.next_word_context, config.next_word_mix_positions
+    )
+    metrics: dict[str, float] = {}
+    for form, docs in (("", prepared.lm_val), ("_unpunctuated", unpunctuated["val"])):
         metrics |= next_word_metrics(
             forward,
             docs,
             config.next_word_context,
             config.next_word_eval_positions,
-            next_word_mix,
-            punctuation,
+            mix,
+            prepared.punctuation,
             form,
         )
-    print(f"next word: {_format(metrics)} ({_seconds(started)})")
+    return mix, metrics
 
-    # 4. The sentiment answer: the directions' logits averaged, blended with the n-gram model's
-    #    by weights fitted on validation, which also calibrate it.
-    ngram = (
-        NgramLogits(
-            fit_ngram_model(
-                split.train_texts, split.train_labels, config.ngram_features, config.seed
-            )
-        )
-        if config.ngram_features > 0
-        else None
+
+def fit_sentiment(
+    prepared: Prepared, classifiers: dict[str, keras.Model]
+) -> tuple[Sentiment, dict[str, float]]:
+    """The sentiment answer: the directions' logits averaged, blended with the n-gram model's by
+    weights fitted on validation, which also calibrate it; and its metrics on validation, its
+    last sentences and the test reviews (when the corpus has them)."""
+    config, split, corpus = prepared.config, prepared.split, prepared.corpus
+    ngram = NgramLogits(
+        fit_ngram_model(split.train_texts, split.train_labels, config.ngram_features, config.seed)
     )
-
-    def member_logits(texts: list[str]) -> dict[str, np.ndarray]:
-        ids = review_tokens(_ragged(encode(vectorizer, texts)), config)
-        members = {"lstm": _ensemble_logits(classifiers, ids)}
-        if ngram is not None:
-            members["ngram"] = _ngram_logits(ngram, texts)
-        return members
-
-    val_members = member_logits(split.val_texts)
+    members = partial(_member_logits, prepared, classifiers, ngram)
+    val_members = members(split.val_texts)
     blend = fit_blend(val_members, split.val_labels)
     probabilities = expit(blend_logits(val_members, blend))
-    metrics |= _sentiment_metrics(probabilities, split.val_labels, blend)
+    metrics = _sentiment_metrics(probabilities, split.val_labels, blend)
     metrics |= _accuracies(val_members, blend, split.val_labels, "accuracy")
     short_texts, short_labels = last_sentences(split.val_texts, split.val_labels)
     eval_sets = {"accuracy": (split.val_texts, split.val_labels)}
     if short_texts:
-        metrics |= _accuracies(member_logits(short_texts), blend, short_labels, "short_accuracy")
+        metrics |= _accuracies(members(short_texts), blend, short_labels, "short_accuracy")
         metrics["sentiment_short_texts"] = len(short_labels)
         eval_sets["short_accuracy"] = (short_texts, short_labels)
     if corpus.test_texts:
-        test_members = member_logits(corpus.test_texts)
+        test_members = members(corpus.test_texts)
         metrics |= _accuracies(test_members, blend, corpus.test_labels, "test_accuracy")
-    sentiment_metrics = {k: v for k, v in metrics.items() if k.startswith("sentiment_")}
-    print(f"sentiment: {_format(sentiment_metrics)} ({_seconds(started)})")
+    return Sentiment(ngram, blend, probabilities, eval_sets), metrics
 
-    # 5. Baselines on the very same split, so the comparison is like for like.
-    baselines = (
-        _baselines(config, split, eval_sets, lm_train, lm_val, unpunctuated, punctuation)
-        if config.baselines
-        else {}
-    )
 
-    # 6. Two new versions, each staged aside and renamed into place only when complete.
-    version = next_version(model_dir)
-    metadata = {
-        "version": version,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data": {"source": corpus.source, "sha256": corpus.sha256},
-        "vocab_size": vocab_size,
-        "config": config.to_dict(),
-        "metrics": metrics,
-        "baselines": baselines,
-        "training_seconds": round(time.monotonic() - started, 1),
-        # Empty when every model ran its planned steps, as it should.
-        "time_budget_cuts": cuts,
-    }
+def export(
+    prepared: Prepared,
+    trained: Trained,
+    mix: NextWordMix,
+    sentiment: Sentiment,
+    metadata: dict,
+    model_dir: Path,
+) -> dict[str, Path]:
+    """Both models as the next version, each staged aside with its vocabulary, figures, report
+    and metadata, and renamed into place only when both are complete."""
+    config, vectorizer = prepared.config, prepared.vectorizer
+    val_tokens = encode(vectorizer, prepared.split.val_texts)
     # What the service compares its traffic with (input and score drift).
-    references = reference.references(val_tokens, probabilities)
+    references = reference.references(val_tokens, sentiment.probabilities)
     archives = {
-        "sentiment": sentiment_module(vectorizer, classifiers, ngram, blend, config),
-        "next_word": next_word_module(vectorizer, forward, next_word_mix, config),
+        "sentiment": sentiment_module(
+            vectorizer, trained.classifiers, sentiment.ngram, sentiment.blend, config
+        ),
+        "next_word": next_word_module(vectorizer, trained.language_models["forward"], mix, config),
     }
-
-    def extra_files(directory: Path) -> None:
-        save_vocabulary(vectorizer, directory / "vocab.txt")
-        report.plot_learning_curves(histories, directory / "learning_curves.png")
-        report.plot_reliability_diagram(
-            probabilities, split.val_labels, directory / "reliability.png"
-        )
-        report.plot_confusion_matrix(
-            report.confusion_matrix(probabilities, split.val_labels),
-            directory / "confusion_matrix.png",
-        )
-        report.write_report(
-            directory / "report.md",
-            metrics,
-            baselines,
-            figures=("learning_curves.png", "reliability.png", "confusion_matrix.png"),
-        )
-
+    extra_files = partial(_write_extra_files, prepared, trained, sentiment, metadata)
     paths: dict[str, Path] = {}
     with (
         staged_version(model_dir, "sentiment") as s_stage,
@@ -243,11 +286,39 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
             described = {"name": name, **metadata, "reference": references[name]}
             write_version(archives[name], stage, described, extra_files)
         for name, stage in (("next_word", n_stage), ("sentiment", s_stage)):
-            paths[name] = publish(stage, model_dir, name, version)
-    print(f"exported version {version} to {model_dir} in {_seconds(started)}")
-    for name, cut in cuts.items():
-        print(f"warning: the {name} was {cut}: raise the preset's time budget to get its plan")
-    return RunResult(version, paths, metrics)
+            paths[name] = publish(stage, model_dir, name, metadata["version"])
+    return paths
+
+
+def _write_extra_files(
+    prepared: Prepared, trained: Trained, sentiment: Sentiment, metadata: dict, directory: Path
+) -> None:
+    """The vocabulary, the three figures and report.md, into each version's directory."""
+    labels = prepared.split.val_labels
+    save_vocabulary(prepared.vectorizer, directory / "vocab.txt")
+    report.plot_learning_curves(trained.histories, directory / "learning_curves.png")
+    report.plot_reliability_diagram(sentiment.probabilities, labels, directory / "reliability.png")
+    report.plot_confusion_matrix(
+        report.confusion_matrix(sentiment.probabilities, labels),
+        directory / "confusion_matrix.png",
+    )
+    report.write_report(
+        directory / "report.md",
+        metadata["metrics"],
+        metadata["baselines"],
+        figures=("learning_curves.png", "reliability.png", "confusion_matrix.png"),
+    )
+
+
+def _member_logits(
+    prepared: Prepared,
+    classifiers: dict[str, keras.Model],
+    ngram: NgramLogits,
+    texts: list[str],
+) -> dict[str, np.ndarray]:
+    """Each member's logits for `texts`: the directions' LSTMs averaged, and the n-gram model."""
+    ids = review_tokens(_ragged(encode(prepared.vectorizer, texts)), prepared.config)
+    return {"lstm": _ensemble_logits(classifiers, ids), "ngram": _ngram_logits(ngram, texts)}
 
 
 def _sentiment_metrics(
@@ -276,22 +347,22 @@ def _accuracies(
 
 
 def _baselines(
-    config: TrainConfig,
-    split: Split,
-    eval_sets: dict[str, tuple[list[str], np.ndarray]],
-    lm_train: list[np.ndarray],
-    lm_val: list[np.ndarray],
-    unpunctuated: dict[str, list[np.ndarray]],
-    punctuation: np.ndarray,
+    prepared: Prepared, eval_sets: dict[str, tuple[list[str], np.ndarray]]
 ) -> dict[str, float]:
+    """TF-IDF+LR and NB-LR on the sentiment sets, and a Kneser-Ney trigram per form, each
+    fitted on the training text in that form."""
     from training.baselines import kneser_ney_trigram, sentiment_baselines
 
+    config, split, unpunctuated = prepared.config, prepared.split, prepared.unpunctuated
     started = time.monotonic()
     found = sentiment_baselines(split.train_texts, split.train_labels, eval_sets, config.seed)
-    # A trigram per form, each fitted on the training text in that form.
     positions = config.next_word_eval_positions
     found |= kneser_ney_trigram(
-        lm_train, lm_val, config.vocab_size, max_eval_positions=positions, punctuation=punctuation
+        prepared.lm_train,
+        prepared.lm_val,
+        config.vocab_size,
+        max_eval_positions=positions,
+        punctuation=prepared.punctuation,
     )
     found |= kneser_ney_trigram(
         unpunctuated["train"],

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from string import Template
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-
-# Keys of `metrics` that write_report sets beside the baselines; every key is also listed in full.
-SENTIMENT_ACCURACY = "sentiment_accuracy"  # validation accuracy of the LSTM classifier
-NEXT_WORD_TOP1 = "next_word_top1"  # held-out next-word accuracy of the language model
-NEXT_WORD_TOP5 = "next_word_top5"
-NEXT_WORD_PERPLEXITY = "next_word_perplexity"
 
 DPI = 100  # with figures of a few inches, a PNG stays well under 100 KB
 
@@ -206,156 +201,142 @@ def _flatten(values: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
+REPORT = Template("""# Evaluation report
+
+All numbers are on the validation split; the baselines use the same split.
+
+## Sentiment
+
+Last sentences: each validation review's last sentence of 5-30 words, labelled like its
+review; a noisy stand-in for the short single sentences users send.
+${blend_note}
+${sentiment_table}
+
+## Next word
+
+Every model predicts the same held-out positions: each token of a validation review
+from its second on. Ours reads the tokens before each one in its review, at least as
+many as the served model reads (`next_word_context`); the trigram reads the last two.
+Top-1 / top-5 are over positions whose next token is a word, ranking words only (what
+is served: punctuation is never suggested). Each form is scored against a trigram
+fitted on the training text in that form: *as written*, and *without punctuation*
+(every punctuation token removed from the reviews, as many people type). Top-k never
+counts [UNK] as a correct guess; perplexity, of every token, treats it as a word.
+${mix_note}
+${next_word_table}${punctuation_section}
+
+## All metrics
+
+${metrics_table}${baselines_section}${figures_section}
+""")
+
+BLEND_NOTE = "Ours blends in its own n-gram model (NB-weighted TF-IDF uni-to-trigrams + LR).\n"
+MIX_NOTE = """Ours mixes in a cache (the words that followed moments like this one earlier in
+the same text) and a trigram (Kneser-Ney, of the training text in both forms,
+keeping the trigrams seen twice in one form), weighed on other held-out reviews
+in both forms.
+"""
+NEXT_WORD_HEADER = [
+    "Model",
+    *(
+        f"{figure} {form}"
+        for form in ("as written", "without punctuation")
+        for figure in ("Top-1", "Top-5", "Perplexity")
+    ),
+]
+
+
 def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[str] = ()) -> None:
     """A short Markdown report: our models beside the baselines, then every metric we have.
 
-    `metrics` should hold SENTIMENT_ACCURACY and NEXT_WORD_* (missing ones show as –); baselines
-    are the dicts of training.baselines (an empty dict when they were not computed). `figures`
-    are image files next to the report, embedded at the end.
+    `metrics` are the run's (missing ones show as –); baselines are the dicts of
+    training.baselines (an empty dict when they were not computed). `figures` are image files
+    next to the report, embedded at the end.
     """
     blended = "sentiment_ngram_weight" in metrics
-    sentiment = [
-        [
-            "LSTMs blended with the n-gram model (ours)" if blended else "LSTM classifier (ours)",
-            _format(metrics.get(SENTIMENT_ACCURACY), "percent"),
-            _format(metrics.get("sentiment_short_accuracy"), "percent"),
-        ]
-    ]
+    mixed_in = [name for name in ("cache", "trigram") if metrics.get(f"next_word_{name}_weight")]
+    punctuation = _punctuation_rows(metrics, baselines)
+    fields = {
+        "blend_note": BLEND_NOTE if blended else "",
+        "sentiment_table": _lines(
+            ["Model", "Reviews", "Last sentences"], _sentiment_rows(metrics, baselines)
+        ),
+        "mix_note": MIX_NOTE if mixed_in else "",
+        "next_word_table": _lines(NEXT_WORD_HEADER, _next_word_rows(metrics, baselines, mixed_in)),
+        "punctuation_section": (
+            "\n\nPunctuation targets as written, ranked among every token:\n\n"
+            + _lines(["Model", "Top-1", "Top-5"], punctuation)
+            if punctuation
+            else ""
+        ),
+        "metrics_table": _lines(["Metric", "Value"], _value_rows(metrics)),
+        "baselines_section": (
+            "\n\n" + _lines(["Baseline", "Value"], _value_rows(baselines)) if baselines else ""
+        ),
+        "figures_section": (
+            "\n\n## Figures\n\n" + "\n".join(f"![{Path(name).stem}]({name})" for name in figures)
+            if figures
+            else ""
+        ),
+    }
+    Path(path).write_text(REPORT.substitute(fields), encoding="utf-8")
+
+
+def _lines(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    return "\n".join(_table(header, rows))
+
+
+def _value_rows(values: dict) -> list[list[str]]:
+    return [[k, _format(v)] for k, v in _flatten(values).items()]
+
+
+def _percent_row(name: str, source: dict, keys: Sequence[str]) -> list[str]:
+    return [name, *(_format(source.get(key), "percent") for key in keys)]
+
+
+def _sentiment_rows(metrics: dict, baselines: dict) -> list[list[str]]:
+    """Ours (and, when blended, each member alone), then the baselines that were computed."""
+    blended = "sentiment_ngram_weight" in metrics
+    ours = "LSTMs blended with the n-gram model (ours)" if blended else "LSTM classifier (ours)"
+    rows = [_percent_row(ours, metrics, ["sentiment_accuracy", "sentiment_short_accuracy"])]
     if blended:
         for name, member in [("the LSTMs alone", "lstm"), ("the n-gram model alone", "ngram")]:
-            sentiment.append(
-                [
-                    name,
-                    _format(metrics.get(f"sentiment_{member}_accuracy"), "percent"),
-                    _format(metrics.get(f"sentiment_{member}_short_accuracy"), "percent"),
-                ]
-            )
+            keys = [f"sentiment_{member}_accuracy", f"sentiment_{member}_short_accuracy"]
+            rows.append(_percent_row(name, metrics, keys))
     for name, key in [
         ("TF-IDF uni+bigrams + logistic regression", "tfidf_lr"),
         ("NB-LR uni-to-trigrams (Wang & Manning 2012)", "nb_lr"),
     ]:
         if f"{key}_accuracy" in baselines:
-            sentiment.append(
-                [
-                    name,
-                    _format(baselines[f"{key}_accuracy"], "percent"),
-                    _format(baselines.get(f"{key}_short_accuracy"), "percent"),
-                ]
-            )
+            keys = [f"{key}_accuracy", f"{key}_short_accuracy"]
+            rows.append(_percent_row(name, baselines, keys))
+    return rows
 
-    mixed_in = [
-        name
-        for name, weight in [
-            ("cache", "next_word_cache_weight"),
-            ("trigram", "next_word_trigram_weight"),
-        ]
-        if metrics.get(weight)
-    ]
-    next_word = [
-        _next_word_row(
-            f"LSTM language model + {' + '.join(mixed_in)} (ours, served)"
-            if mixed_in
-            else "LSTM language model (ours, served)",
-            metrics,
-            "next_word",
-        )
-    ]
+
+def _next_word_rows(metrics: dict, baselines: dict, mixed_in: list[str]) -> list[list[str]]:
+    """The served model (and, when it mixes, the language model alone), then the trigram."""
+    served = f" + {' + '.join(mixed_in)}" if mixed_in else ""
+    rows = [_next_word_row(f"LSTM language model{served} (ours, served)", metrics, "next_word")]
     if mixed_in:
-        next_word.append(_next_word_row("LSTM language model alone", metrics, "next_word_lstm"))
+        rows.append(_next_word_row("LSTM language model alone", metrics, "next_word_lstm"))
     if "kn_trigram_top1" in baselines:
-        next_word.append(
+        rows.append(
             _next_word_row("Kneser-Ney trigram of the matching form", baselines, "kn_trigram")
         )
         if "kn_trigram_all_tokens_top1" in baselines:
-            next_word.append(
-                [
-                    "Kneser-Ney trigram, ranking punctuation too",
-                    _format(baselines["kn_trigram_all_tokens_top1"], "percent"),
-                    _format(baselines["kn_trigram_all_tokens_top5"], "percent"),
-                    *["–"] * 4,
-                ]
-            )
-    punctuation = [
-        [
-            name,
-            _format(source.get(f"{prefix}_punctuation_top1"), "percent"),
-            _format(source.get(f"{prefix}_punctuation_top5"), "percent"),
-        ]
+            keys = ["kn_trigram_all_tokens_top1", "kn_trigram_all_tokens_top5"]
+            name = "Kneser-Ney trigram, ranking punctuation too"
+            rows.append([*_percent_row(name, baselines, keys), *["–"] * 4])
+    return rows
+
+
+def _punctuation_rows(metrics: dict, baselines: dict) -> list[list[str]]:
+    """Punctuation targets ranked among every token, for each model that scored them."""
+    return [
+        _percent_row(name, source, [f"{prefix}_punctuation_top1", f"{prefix}_punctuation_top5"])
         for name, source, prefix in (
             ("ours", metrics, "next_word"),
             ("Kneser-Ney trigram", baselines, "kn_trigram"),
         )
         if f"{prefix}_punctuation_top1" in source
     ]
-
-    lines = [
-        "# Evaluation report",
-        "",
-        "All numbers are on the validation split; the baselines use the same split.",
-        "",
-        "## Sentiment",
-        "",
-        "Last sentences: each validation review's last sentence of 5-30 words, labelled like its",
-        "review; a noisy stand-in for the short single sentences users send.",
-        *(
-            ["Ours blends in its own n-gram model (NB-weighted TF-IDF uni-to-trigrams + LR)."]
-            if blended
-            else []
-        ),
-        "",
-        *_table(["Model", "Reviews", "Last sentences"], sentiment),
-        "",
-        "## Next word",
-        "",
-        "Every model predicts the same held-out positions: each token of a validation review",
-        "from its second on. Ours reads the tokens before each one in its review, at least as",
-        "many as the served model reads (`next_word_context`); the trigram reads the last two.",
-        "Top-1 / top-5 are over positions whose next token is a word, ranking words only (what",
-        "is served: punctuation is never suggested). Each form is scored against a trigram",
-        "fitted on the training text in that form: *as written*, and *without punctuation*",
-        "(every punctuation token removed from the reviews, as many people type). Top-k never",
-        "counts [UNK] as a correct guess; perplexity, of every token, treats it as a word.",
-        *(
-            [
-                "Ours mixes in a cache (the words that followed moments like this one earlier in",
-                "the same text) and a trigram (Kneser-Ney, of the training text in both forms,",
-                "keeping the trigrams seen twice in one form), weighed on other held-out reviews",
-                "in both forms.",
-            ]
-            if mixed_in
-            else []
-        ),
-        "",
-        *_table(
-            [
-                "Model",
-                "Top-1 as written",
-                "Top-5 as written",
-                "Perplexity as written",
-                "Top-1 without punctuation",
-                "Top-5 without punctuation",
-                "Perplexity without punctuation",
-            ],
-            next_word,
-        ),
-        *(
-            [
-                "",
-                "Punctuation targets as written, ranked among every token:",
-                "",
-                *_table(["Model", "Top-1", "Top-5"], punctuation),
-            ]
-            if punctuation
-            else []
-        ),
-        "",
-        "## All metrics",
-        "",
-        *_table(["Metric", "Value"], [[k, _format(v)] for k, v in _flatten(metrics).items()]),
-    ]
-    if baselines:
-        rows = [[k, _format(v)] for k, v in _flatten(baselines).items()]
-        lines += ["", *_table(["Baseline", "Value"], rows)]
-    if figures:
-        lines += ["", "## Figures", "", *(f"![{Path(name).stem}]({name})" for name in figures)]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -164,6 +164,10 @@ def review_tokens(ids: tf.RaggedTensor, config: TrainConfig) -> tf.RaggedTensor:
     )
 
 
+# Reviews of a length between two boundaries are batched together (`_review_dataset`).
+BUCKET_BOUNDARIES = [32, 64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768]
+
+
 def _review_dataset(
     ids: tf.RaggedTensor, labels: np.ndarray, batch_size: int, seed: int | None
 ) -> tf.data.Dataset:
@@ -172,12 +176,25 @@ def _review_dataset(
     ds = ds.map(lambda tokens, label: (tf.identity(tokens), label))  # ragged rows → dense rows
     if seed is not None:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    boundaries = [32, 64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768]
-    return ds.bucket_by_sequence_length(
+    ds = ds.bucket_by_sequence_length(
         element_length_func=lambda tokens, label: tf.shape(tokens)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    ).prefetch(tf.data.AUTOTUNE)
+        bucket_boundaries=BUCKET_BOUNDARIES,
+        bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1),
+    )
+    # Bucketing hides the number of batches from tf.data; Keras, not knowing where an epoch
+    # ends, would take the end of the first one for data running out and warn about it.
+    batches = review_batches(ids.row_lengths().numpy(), batch_size)
+    return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+
+def review_batches(lengths: np.ndarray, batch_size: int) -> int:
+    """Batches per pass of `_review_dataset`: each bucket of lengths is cut into full batches
+    and one last partial batch, whatever the shuffled order."""
+    buckets = np.bincount(
+        np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"),
+        minlength=len(BUCKET_BOUNDARIES) + 1,
+    )
+    return int(np.sum(-(-buckets // batch_size)))
 
 
 def train_classifier(
@@ -226,10 +243,13 @@ def train_classifier(
     best_epoch = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=config.clf_epochs, restore_best_weights=True
     )
+    # One iterator over a repeated dataset for every epoch: each epoch reshuffles once, and
+    # Keras opens no iterator ahead of time at an epoch's end.
     history = classifier.fit(
-        train_ds,
+        train_ds.repeat(),
         validation_data=val_ds,
         epochs=config.clf_epochs,
+        steps_per_epoch=review_batches(train[0].row_lengths().numpy(), config.clf_batch_size),
         callbacks=[
             best_epoch,
             *_callbacks(
