@@ -153,6 +153,7 @@ class TableWriter:
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.path, self.format, self.columns = Path(path), table_format(path), list(columns)
         self._parquet: Any = None
+        self._schema: Any = None
         self._csv: csv.DictWriter | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,8 +182,9 @@ class TableWriter:
         pyarrow = _pyarrow()
         table = pyarrow.Table.from_pylist([{c: row.get(c) for c in self.columns} for row in rows])
         if self._parquet is None:
-            self._parquet = pyarrow.parquet.ParquetWriter(self.path, table.schema)
-        self._parquet.write_table(table.cast(self._parquet.schema_arrow))
+            self._schema = table.schema  # the first chunk's types hold for every chunk
+            self._parquet = pyarrow.parquet.ParquetWriter(self.path, self._schema)
+        self._parquet.write_table(table.cast(self._schema))
 
     def close(self) -> None:
         if self._parquet is not None:
