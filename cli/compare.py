@@ -25,7 +25,9 @@ def add_parsers(commands: Any) -> None:
         description="Compare sentiment versions A and B on the same labelled rows: their "
         "figures, McNemar's test of the rows one gets right and the other wrong, a verdict.",
     )
-    parser.add_argument("--model-dir", type=Path, required=True, help="the model store")
+    parser.add_argument(
+        "--model-dir", type=Path, required=True, metavar="DIR", help="the model store"
+    )
     parser.add_argument("a", type=int, metavar="A", help="a version")
     parser.add_argument("b", type=int, metavar="B", help="another version")
     add_labelled_options(parser)

@@ -18,12 +18,21 @@ from cli.store import resolve
 
 
 def add_labelled_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", type=Path, required=True, help="labelled CSV/TSV/JSONL file")
-    parser.add_argument("--text-column", default="text", help="column of the texts (text)")
     parser.add_argument(
-        "--label-column", default="label", help="column of the labels, 0/1 or neg/pos (label)"
+        "--input", type=Path, required=True, metavar="LABELLED", help="labelled CSV/TSV/JSONL file"
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="most texts per model call")
+    parser.add_argument(
+        "--text-column", default="text", metavar="C", help="column of the texts (text)"
+    )
+    parser.add_argument(
+        "--label-column",
+        default="label",
+        metavar="L",
+        help="column of the labels, 0/1 or neg/pos (label)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=64, metavar="N", help="most texts per model call"
+    )
     add_json_flag(parser)
 
 
@@ -34,10 +43,17 @@ def add_parsers(commands: Any) -> None:
         description="Evaluate one sentiment version on a labelled file and write a report "
         "with the reliability diagram and the confusion matrix.",
     )
-    parser.add_argument("--model-dir", type=Path, required=True, help="the model store")
-    parser.add_argument("--version", type=int, help="default: the version a service serves")
     parser.add_argument(
-        "--report-dir", type=Path, help="where to write the report (evaluation-<input>-v<V>)"
+        "--model-dir", type=Path, required=True, metavar="DIR", help="the model store"
+    )
+    parser.add_argument(
+        "--version", type=int, metavar="V", help="default: the version a service serves"
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        metavar="DIR",
+        help="where to write the report (evaluation-<input>-v<V>)",
     )
     add_labelled_options(parser)
     parser.set_defaults(run=run)

@@ -27,7 +27,7 @@ def add_parsers(commands: Any) -> None:
         "has a policy, else the newest complete ones. Options left out keep the environment's "
         "MODEL_DIR, HOST and PORT (defaults: model, 0.0.0.0, 8000).",
     )
-    serve.add_argument("--model-dir", type=Path, help="the model store (MODEL_DIR)")
+    serve.add_argument("--model-dir", type=Path, metavar="DIR", help="the model store (MODEL_DIR)")
     serve.add_argument("--host", help="address to listen on (HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (PORT)")
     add_json_flag(serve)

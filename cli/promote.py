@@ -42,13 +42,19 @@ def add_parsers(commands: Any) -> None:
         "recorded in the store's policy.json. Refused when V is worse than the version served "
         "now: on --input LABELLED, else on the validation figures of both versions' metadata.",
     )
-    promote.add_argument("--model-dir", type=Path, required=True, help="the model store")
+    promote.add_argument(
+        "--model-dir", type=Path, required=True, metavar="DIR", help="the model store"
+    )
     promote.add_argument("version", type=int, metavar="V", help="the version to serve")
     promote.add_argument("--model", choices=MODEL_NAMES, help="only this model (default: both)")
-    promote.add_argument("--input", type=Path, help="labelled file to judge the versions on")
-    promote.add_argument("--text-column", default="text")
-    promote.add_argument("--label-column", default="label")
-    promote.add_argument("--batch-size", type=int, default=64, help="most texts per model call")
+    promote.add_argument(
+        "--input", type=Path, metavar="LABELLED", help="labelled file to judge the versions on"
+    )
+    promote.add_argument("--text-column", default="text", metavar="C")
+    promote.add_argument("--label-column", default="label", metavar="L")
+    promote.add_argument(
+        "--batch-size", type=int, default=64, metavar="N", help="most texts per model call"
+    )
     promote.add_argument("--force", action="store_true", help="promote even if it is worse")
     add_json_flag(promote)
     promote.set_defaults(run=run_promote)
@@ -58,7 +64,9 @@ def add_parsers(commands: Any) -> None:
         description="Undo the last promotion of both models (or --model's): the version "
         "promoted before it is served again. The history keeps both changes.",
     )
-    rollback.add_argument("--model-dir", type=Path, required=True, help="the model store")
+    rollback.add_argument(
+        "--model-dir", type=Path, required=True, metavar="DIR", help="the model store"
+    )
     rollback.add_argument("--model", choices=MODEL_NAMES, help="only this model (default: both)")
     add_json_flag(rollback)
     rollback.set_defaults(run=run_rollback)

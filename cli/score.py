@@ -29,25 +29,39 @@ def add_parsers(commands: Any) -> None:
         "rows, in the same order with every column, plus positive_probability and label "
         "(positive when positive_probability >= 0.5), as the API answers.",
     )
-    parser.add_argument("--model-dir", type=Path, required=True, help="the model store")
     parser.add_argument(
-        "--version", type=int, help="the version (default: the one a service serves)"
+        "--model-dir", type=Path, required=True, metavar="DIR", help="the model store"
     )
-    parser.add_argument("--input", type=Path, required=True, help="file of texts")
-    parser.add_argument("--output", type=Path, required=True, help="file to write (any format)")
-    parser.add_argument("--text-column", default="text", help="column of the texts (text)")
+    parser.add_argument(
+        "--version", type=int, metavar="V", help="the version (default: the one a service serves)"
+    )
+    parser.add_argument("--input", type=Path, required=True, metavar="IN", help="file of texts")
+    parser.add_argument(
+        "--output", type=Path, required=True, metavar="OUT", help="file to write (any format)"
+    )
+    parser.add_argument(
+        "--text-column", default="text", metavar="C", help="column of the texts (text)"
+    )
     parser.add_argument(
         "--next-words", type=int, default=0, metavar="K", help="add the K likeliest next words"
     )
     parser.add_argument(
         "--prefix", default="", help="prefix of the added columns' names (when the input has them)"
     )
-    parser.add_argument("--engine", choices=("local", "ray"), default="local")
-    parser.add_argument("--address", help="the Ray cluster, HOST:PORT or ray://HOST:PORT")
     parser.add_argument(
-        "--batch-size", type=int, default=64, help="most texts per model call (64, as served)"
+        "--engine", choices=("local", "ray"), default="local", help="where to score (local)"
     )
-    parser.add_argument("--actors", type=int, default=1, help="Ray: model actors (1)")
+    parser.add_argument(
+        "--address", metavar="HOST:PORT", help="the Ray cluster, HOST:PORT or ray://HOST:PORT"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        metavar="N",
+        help="most texts per model call (64, as served)",
+    )
+    parser.add_argument("--actors", type=int, default=1, metavar="N", help="Ray: model actors (1)")
     add_json_flag(parser)
     parser.set_defaults(run=run)
 

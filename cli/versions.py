@@ -27,7 +27,9 @@ def add_parsers(commands: Any) -> None:
         "its creation time and key validation figures; the promoted versions; and what a "
         "service started on this store serves.",
     )
-    parser.add_argument("--model-dir", type=Path, required=True, help="the model store")
+    parser.add_argument(
+        "--model-dir", type=Path, required=True, metavar="DIR", help="the model store"
+    )
     add_json_flag(parser)
     parser.set_defaults(run=run)
 
