@@ -25,6 +25,7 @@ from cli.model import Batching, Scorer, label_of
 from cli.tables import TableWriter, table_format
 
 JSON_ROW = "__row__"  # JSONL: each line travels as one string column and comes back as one
+READ_TASK = {"num_cpus": 0.25}  # reading is light; the actors' share is in actor_cpus
 
 
 class RayScorer:
@@ -90,9 +91,9 @@ def _read(ray: Any, path: Path, text_column: str) -> tuple[Any, list[str]]:
     """The dataset of `path` and its columns (JSONL: read as lines, columns found later)."""
     kind = table_format(path)
     if kind == "jsonl":
-        return ray.data.read_text(str(path)), []
+        return ray.data.read_text(str(path), ray_remote_args=READ_TASK), []
     if kind == "parquet":
-        dataset = ray.data.read_parquet(str(path))
+        dataset = ray.data.read_parquet(str(path), ray_remote_args=READ_TASK)
         header = list(dataset.schema().names)
     else:
         import pyarrow as pa
@@ -103,6 +104,7 @@ def _read(ray: Any, path: Path, text_column: str) -> tuple[Any, list[str]]:
             header = next(csv.reader(file, delimiter=delimiter), [])
         dataset = ray.data.read_csv(
             str(path),
+            ray_remote_args=READ_TASK,
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header}, strings_can_be_null=False
@@ -114,6 +116,13 @@ def _read(ray: Any, path: Path, text_column: str) -> tuple[Any, list[str]]:
             f"{', '.join(header) or 'none'}"
         )
     return dataset, header
+
+
+def actor_cpus(ray: Any, actors: int) -> float:
+    """Each actor's share of the cluster's CPUs, at most one, leaving a READ_TASK's share free:
+    actors that held every CPU would wait forever for batches nobody could read."""
+    total = float(ray.cluster_resources().get("CPU", 1.0))
+    return max(0.1, min(1.0, (total - READ_TASK["num_cpus"]) / actors))
 
 
 def score_on_ray(args: argparse.Namespace, sentiment: Any, next_word: Any, output: Path) -> int:
@@ -154,7 +163,7 @@ def score_on_ray(args: argparse.Namespace, sentiment: Any, next_word: Any, outpu
             batch_size=CHUNK_ROWS,
             batch_format="pyarrow",
             concurrency=args.actors,
-            num_cpus=1,
+            num_cpus=actor_cpus(ray, args.actors),
         )
         return _write(scored, output, header + names, json_lines)
     finally:
