@@ -98,24 +98,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.engine == "ray":
             from cli.ray_engine import score_on_ray
 
-            rows = score_on_ray(args, sentiment, next_word, partial)
+            rows, loading = score_on_ray(args, sentiment, next_word, partial), None
         else:
-            rows = score_locally(args, sentiment, next_word, partial)
+            rows, loading = score_locally(args, sentiment, next_word, partial)
         os.replace(partial, args.output)
     finally:
         partial.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     rate = rows / seconds if seconds > 0 else 0.0
+    scoring = seconds - (loading or 0.0)
+    after_load = (
+        f"; {rows / scoring:,.1f} after loading the models in {loading:.1f}s"
+        if (loading is not None and scoring > 0)
+        else ""
+    )
     say(
         f"scored {rows:,} texts with sentiment version {sentiment.version} in {seconds:.1f}s "
-        f"({rate:,.1f} texts/s, engine {args.engine}); wrote {args.output}"
+        f"({rate:,.1f} texts/s{after_load}, engine {args.engine}); wrote {args.output}"
     )
     return {
         "input": str(args.input),
         "output": str(args.output),
         "rows": rows,
         "seconds": round(seconds, 3),
+        "load_seconds": None if loading is None else round(loading, 3),
         "texts_per_second": round(rate, 1),
+        "texts_per_second_after_load": round(rows / scoring, 1)
+        if loading and scoring > 0
+        else None,
         "engine": args.engine,
         "sentiment_version": sentiment.version,
         "next_word_version": next_word.version if next_word else None,
@@ -136,26 +146,29 @@ def score_rows(scorer: Scorer, rows: list[Row], text_column: str, names: list[st
 
 def score_locally(
     args: argparse.Namespace, sentiment: Version, next_word: Version | None, output: Path
-) -> int:
-    """Score the input chunk by chunk into `output`; the number of rows."""
+) -> tuple[int, float]:
+    """Score the input chunk by chunk into `output`; the number of rows, the seconds spent
+    loading the models."""
     from tqdm import tqdm
 
     names = added_columns(args)
     reader = TableReader(args.input, [args.text_column], args.text_column, CHUNK_ROWS)
     writer: TableWriter | None = None
     scorer: Scorer | None = None
-    count = 0
+    count, loaded = 0, 0.0
     with tqdm(unit=" texts", disable=not is_terminal(), smoothing=0.1) as progress:
         try:
             for chunk in reader:
                 if writer is None:  # the input's columns checked before a model is loaded
                     writer = TableWriter(output, check_names(reader.columns, names, args))
+                    loading = time.perf_counter()
                     scorer = Scorer(
                         sentiment.path,
                         next_word.path if next_word else None,
                         args.next_words,
                         Batching(max_texts=args.batch_size),
                     )
+                    loaded = time.perf_counter() - loading
                 assert scorer is not None
                 writer.write(score_rows(scorer, chunk, args.text_column, names))
                 count += len(chunk)
@@ -165,7 +178,7 @@ def score_locally(
         finally:
             if writer is not None:
                 writer.close()
-    return count
+    return count, loaded
 
 
 def check_names(columns: list[str], names: list[str], args: argparse.Namespace) -> list[str]:
