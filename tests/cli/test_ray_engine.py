@@ -47,7 +47,7 @@ def ray_address() -> Iterator[str]:
                 time.sleep(0.5)
         yield f"127.0.0.1:{port}"
     finally:
-        head.send_signal(signal.SIGTERM)  # --block: ray stops what it started, then exits
+        head.send_signal(signal.SIGINT)  # --block: on Ctrl+C ray stops what it started, exits
         try:
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:
