@@ -14,10 +14,13 @@ DATA_FLAG := $(if $(DATA),--data $(DATA))
 
 .PHONY: setup test docker-test lint format train train-quick serve run benchmark screenshot clean
 
-$(VENV)/.installed: requirements/serve.txt requirements/train.txt requirements/dev.txt requirements/constraints.txt
+# The pinned requirements, then the project itself, editable (a code change needs no
+# reinstall) and without dependencies (the pinned ones are there): the lstm-service command.
+$(VENV)/.installed: requirements/serve.txt requirements/train.txt requirements/cli.txt requirements/dev.txt requirements/constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==25.3
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(CLIENTS_VENV)/.installed: requirements/clients.txt
@@ -26,7 +29,7 @@ $(CLIENTS_VENV)/.installed: requirements/clients.txt
 	$(CLIENTS_VENV)/bin/python -m pip install --quiet -r requirements/clients.txt
 	touch $@
 
-setup: $(VENV)/.installed  ## create .venv with every pinned dependency
+setup: $(VENV)/.installed  ## create .venv with every pinned dependency and the lstm-service command
 
 test: setup $(CLIENTS_VENV)/.installed  ## run the test suite (trains tiny models on generated data)
 	$(PY) -m pytest
@@ -65,4 +68,4 @@ screenshot: setup  ## save docs/playground.png: the playground answering on MODE
 	$(PY) -m benchmarks.screenshot --model-dir $(MODEL_DIR) --out docs/playground.png
 
 clean:
-	rm -rf $(VENV) $(CLIENTS_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CLIENTS_VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -84,13 +84,13 @@ def contract_commands(contract: str) -> list[str]:
 
 
 def command_pattern(command: str) -> re.Pattern[str]:
-    """A command as a pattern: `[optional parts]` dropped, placeholders (`PATH`, `DIR`) and the
-    values of `VAR=value` match any word, the rest literally, on one line."""
+    """A command as a pattern: `[optional parts]` dropped, placeholders (`PATH`, `DIR`,
+    `<cli>`) and the values of `VAR=value` match any word, the rest literally, on one line."""
     parts = []
     for token in re.sub(r"\s*\[[^\]]*\]", "", command).split():
         if re.match(r"^[A-Z][A-Z0-9_]*=", token):
             parts.append(re.escape(token.split("=", 1)[0]) + r"=\S+")
-        elif re.fullmatch(r"[A-Z][A-Z0-9_]*", token):
+        elif re.fullmatch(r"[A-Z][A-Z0-9_:]*|<[a-z-]+>", token):
             parts.append(r"\S+")
         else:
             parts.append(re.escape(token))
@@ -239,6 +239,9 @@ def test_contract_commands_and_patterns() -> None:
         ".venv/bin/python -m training --data x.tar.gz --model-dir model --preset full"
     )
     assert not train.search(".venv/bin/python -m training --model-dir model")
+    score = command_pattern("<cli> score --model-dir DIR [--version V] --input IN")
+    assert score.search("$ lstm-service score --model-dir model --input reviews.csv --json")
+    assert not score.search("lstm-service score --input reviews.csv")
     serve = command_pattern("MODEL_DIR=DIR .venv/bin/python -m service")
     assert serve.search("MODEL_DIR=model .venv/bin/python -m service     # listens")
     assert not serve.search("MODEL_DIR=model .venv/bin/python -m services")
