@@ -1,6 +1,7 @@
 """What the tool uses of the training pipeline and of the service, in one place: the promotion
-policy (read and written by the service's own module), the two programs `train` and `serve`
-run, and the evaluation figures and plots training writes. Heavy modules are imported only when
+policy (read and written by the service's own module), the store's model names and what makes
+a version complete, the two programs `train` and `serve` run, and the evaluation figures and
+plots training writes. Heavy modules are imported only when
 a command needs them."""
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from service.serving.policy import Policy, PolicyError, read_policy, update_policy
+from service.serving.store import MODEL_NAMES, is_complete
 
-__all__ = ["Policy", "PolicyError", "read_policy", "update_policy"]
+__all__ = ["MODEL_NAMES", "Policy", "PolicyError", "is_complete", "read_policy", "update_policy"]
 
 
 def training_main(argv: list[str]) -> int:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cli.errors import CliError
-from cli.project import Policy, PolicyError, read_policy
+from cli.project import MODEL_NAMES, Policy, PolicyError, is_complete, read_policy
 
-MODEL_NAMES = ("sentiment", "next_word")
+__all__ = ["MODEL_NAMES", "Version", "check_store", "policy", "resolve", "served_version"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Version:
     @property
     def complete(self) -> bool:
         """Complete: it holds `saved_model.pb` and `metadata.json` (exports are renamed in)."""
-        return (self.path / "saved_model.pb").is_file() and (self.path / "metadata.json").is_file()
+        return is_complete(self.path)
 
     def metadata(self) -> dict[str, Any]:
         """The version's metadata.json ({} when it is missing or unreadable)."""

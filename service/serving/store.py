@@ -17,6 +17,11 @@ class VersionDir:
     path: Path
 
 
+def is_complete(path: Path) -> bool:
+    """A version is complete once it holds `saved_model.pb` and `metadata.json` (written last)."""
+    return (path / "saved_model.pb").is_file() and (path / "metadata.json").is_file()
+
+
 def complete_versions(model_dir: Path, name: str) -> list[VersionDir]:
     """Complete versions of one model, highest first; none when the store does not exist."""
     try:
@@ -27,7 +32,7 @@ def complete_versions(model_dir: Path, name: str) -> list[VersionDir]:
     for path in entries:
         if not (path.name.isascii() and path.name.isdigit()):
             continue  # hidden `.tmp-*` exports and anything else that is not a version
-        if (path / "saved_model.pb").is_file() and (path / "metadata.json").is_file():
+        if is_complete(path):
             found.append(VersionDir(name, int(path.name), path))
     return sorted(found, key=lambda v: v.version, reverse=True)
 
