@@ -81,6 +81,14 @@ class Traffic:
             time.sleep(0.05)
 
 
+def wait_loaded(url: str, versions: dict[str, str], timeout: float = 60.0) -> None:
+    """Until /ready says both models are at `versions` (they are swapped one after the other)."""
+    start = time.monotonic()
+    while httpx.get(url + "/ready").json().get("models") != versions:
+        assert time.monotonic() - start < timeout, f"never loaded {versions}"
+        time.sleep(0.1)
+
+
 @pytest.mark.timeout(1200)
 def test_train_evaluate_promote_roll_back_under_load(
     run_cli: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -135,11 +143,12 @@ def test_train_evaluate_promote_roll_back_under_load(
         forced = run_cli("promote", "--model-dir", store, 2, "--input", held_out, "--force")
         assert forced.code == 0, forced.err
         traffic.wait_for("2")
+        wait_loaded(server.url, {"sentiment": "2", "next_word": "2"})
         rolled = time.monotonic()
         back = run_cli("rollback", "--model-dir", store, "--json")
         assert back.code == 0, back.err
         traffic.wait_for("1")
-        time.sleep(0.5)
+        wait_loaded(server.url, {"sentiment": "1", "next_word": "1"})
         models = httpx.get(server.url + "/models").json()
     finally:
         traffic.stop()
