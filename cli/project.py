@@ -1,17 +1,27 @@
 """What the tool uses of the training pipeline and of the service, in one place: the promotion
-policy (read and written by the service's own module), the store's model names and what makes
-a version complete, the two programs `train` and `serve` run, and the evaluation figures and
-plots training writes. Heavy modules are imported only when
-a command needs them."""
+policy (read and written by the service's own module), the store's model names, what makes a
+version complete and which version a service serves (the registry's own selection), the two
+programs `train` and `serve` run, and the evaluation figures and plots training writes. Heavy
+modules are imported only when a command needs them."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
 from service.serving.policy import Policy, PolicyError, read_policy, update_policy
+from service.serving.selection import Selection, select_versions
 from service.serving.store import MODEL_NAMES, is_complete
 
-__all__ = ["MODEL_NAMES", "Policy", "PolicyError", "is_complete", "read_policy", "update_policy"]
+__all__ = [
+    "MODEL_NAMES",
+    "Policy",
+    "PolicyError",
+    "Selection",
+    "is_complete",
+    "read_policy",
+    "select_versions",
+    "update_policy",
+]
 
 
 def training_main(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """The model store as the command-line tool reads it (model/README.md): every version of each
-model, complete or not, its metadata, and which version a service serves (the promoted one when
-the store has a policy, else the newest complete one; see `service/serving/policy.py`)."""
+model, complete or not, its metadata, and which version a service serves, as the service's
+registry decides it (`service/serving/selection.py`): the promoted one when the store's policy
+names the model, else the newest complete one."""
 
 from __future__ import annotations
 
@@ -10,9 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from cli.errors import CliError
-from cli.project import MODEL_NAMES, Policy, PolicyError, is_complete, read_policy
+from cli.project import (
+    MODEL_NAMES,
+    Policy,
+    PolicyError,
+    Selection,
+    is_complete,
+    read_policy,
+    select_versions,
+)
 
-__all__ = ["MODEL_NAMES", "Version", "check_store", "policy", "resolve", "served_version"]
+__all__ = [
+    "MODEL_NAMES",
+    "Version",
+    "check_store",
+    "policy",
+    "resolve",
+    "selection",
+    "served_version",
+]
 
 
 @dataclass(frozen=True)
@@ -66,24 +83,27 @@ def policy(model_dir: Path) -> Policy | None:
         raise CliError(str(error)) from None
 
 
+def selection(model_dir: Path, name: str) -> Selection:
+    """What a service started now on the store serves of `name`, and why (the registry's
+    own function); CliError when the policy is malformed."""
+    policy(model_dir)
+    return select_versions(Path(model_dir))[name]
+
+
 def served_version(model_dir: Path, name: str) -> int | None:
-    """What a service would serve of `name`: the promoted version when the policy names it,
-    else the newest complete version; None when there is neither."""
-    rules = policy(model_dir)
-    promoted = rules.promoted(name) if rules else None
-    if promoted is not None:
-        return promoted
-    complete = [v.version for v in versions(model_dir, name) if v.complete]
-    return complete[-1] if complete else None
+    """The version a service started now would serve of `name`: the promoted one when the
+    policy names it and it is complete, else the newest complete; None when there is none."""
+    return selection(model_dir, name).version
 
 
 def resolve(model_dir: Path, name: str, version: int | None) -> Version:
     """The complete version asked for, or the served one when `version` is None."""
     check_store(model_dir)
     if version is None:
-        version = served_version(model_dir, name)
-        if version is None:
-            raise CliError(f"{model_dir}: no complete {name} version")
+        chosen = selection(model_dir, name)
+        if chosen.version is None:
+            raise CliError(f"{model_dir}: {chosen.problem or f'no complete {name} version'}")
+        version = chosen.version
     found = Version(name, version, Path(model_dir) / name / str(version))
     if not found.path.is_dir():
         have = ", ".join(str(v.version) for v in versions(model_dir, name)) or "none"

@@ -1,6 +1,7 @@
 """`versions`: what the store holds (each version, complete or not, when it was made, its key
 validation figures), what the policy promotes, and what every replica of the service serves
-from it (the promoted version when the policy names the model, else the newest complete)."""
+from it, decided by the service's own function (`service/serving/selection.py`): the promoted
+version when the policy names the model, else the newest complete."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from cli.output import add_json_flag, say, table
 from cli.project import Policy
-from cli.store import MODEL_NAMES, Version, check_store, policy, served_version, versions
+from cli.store import MODEL_NAMES, Version, check_store, policy, selection, versions
 
 # metadata.json's validation metrics shown per model, and their column names.
 KEY_METRICS = {
@@ -50,10 +51,13 @@ def describe(found: Version) -> dict[str, Any]:
 def model_entry(model_dir: Path, name: str, rules: Policy | None) -> dict[str, Any]:
     found = [describe(v) for v in versions(model_dir, name)]
     entry = rules.models.get(name) if rules else None
+    chosen = selection(model_dir, name)
     return {
         "versions": found,
         "promoted": entry.version if entry else None,
-        "served": served_version(model_dir, name),
+        "served": chosen.version,
+        "problem": chosen.problem,
+        "skipped": {str(s.version): s.reason for s in chosen.skipped},
         "history": entry.history if entry else [],
     }
 
@@ -97,14 +101,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     for name, entry in models.items():
         show(name, entry)
-    served = ", ".join(f"{name} {entry['served']}" for name, entry in models.items())
+    served = ", ".join(f"{name} {entry['served'] or 'none'}" for name, entry in models.items())
     say(f"a service on this store serves: {served}")
-    for name, entry in models.items():
-        promoted = entry["promoted"]
-        if promoted is not None and not any(
-            v["version"] == promoted and v["complete"] for v in entry["versions"]
-        ):
-            say(f"warning: {name} version {promoted} is promoted but not complete in the store")
+    for entry in models.values():
+        if entry["problem"]:
+            say(f"warning: {entry['problem']}; a running service keeps the version it has loaded")
     return {
         "model_dir": str(model_dir),
         "policy": str(where) if rules else None,

@@ -1,12 +1,18 @@
 """Export: end-to-end SavedModels that take raw strings, written as versions of the model store.
 
 `<model_dir>/<name>/<version>/` holds the SavedModel, `metadata.json`, `vocab.txt` and the report.
-Each version is built in a hidden temporary directory beside its final place and renamed into it,
-so a reader never sees half a version and a failed run leaves the store as it was.
+Each version is built in a hidden temporary directory beside its final place, made readable by
+every user, and renamed into it, so a reader never sees half a version (nor one it may not read)
+and a failed run leaves the store as it was. A run claims its version number with a lock file in
+the store (`.version-<N>.claim`, locked while the run holds it), so two runs into one store never
+take the same number; a claim whose run died is free again, as its lock went with the process.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import json
 import os
 import shutil
@@ -19,6 +25,7 @@ import keras
 import tensorflow as tf
 
 from training.config import TrainConfig
+from training.model_card import write_model_card
 from training.models import LanguageModel, NextWordMix, next_word_probabilities
 from training.ngram_model import NgramLogits
 from training.text import (
@@ -34,8 +41,12 @@ from training.train import review_tokens
 MODEL_NAMES = ("sentiment", "next_word")
 
 
-def next_version(model_dir: Path) -> int:
-    """One more than the highest version of any model, so both models of a run share a number."""
+# Claims held by this process: (store, version) -> the open, locked claim file.
+_claims: dict[tuple[str, int], int] = {}
+
+
+def highest_version(model_dir: Path) -> int:
+    """The highest version of any model in the store (0 when there is none)."""
     versions = [
         int(entry.name)
         for name in MODEL_NAMES
@@ -43,7 +54,42 @@ def next_version(model_dir: Path) -> int:
         for entry in (model_dir / name).iterdir()
         if entry.name.isdigit()
     ]
-    return max(versions, default=0) + 1
+    return max(versions, default=0)
+
+
+def claim_path(model_dir: Path, version: int) -> Path:
+    return model_dir / f".version-{version}.claim"
+
+
+def next_version(model_dir: Path) -> int:
+    """One more than the highest version of any model, so both models of a run share a number,
+    claimed for this run: a number another live run holds is passed over."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    version = highest_version(model_dir) + 1
+    while True:
+        descriptor = os.open(claim_path(model_dir, version), os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another run holds this number
+            os.close(descriptor)
+            version += 1
+            continue
+        # A run that held this number may have published it and let go since the scan above.
+        if (highest := highest_version(model_dir)) >= version:
+            os.close(descriptor)
+            version = highest + 1
+            continue
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        _claims[(str(model_dir), version)] = descriptor
+        return version
+
+
+def release_version(model_dir: Path, version: int) -> None:
+    """Let go of this process's claim on `version` (once a version directory holds it)."""
+    descriptor = _claims.pop((str(model_dir), version), None)
+    if descriptor is not None:
+        claim_path(model_dir, version).unlink(missing_ok=True)
+        os.close(descriptor)
 
 
 def token_stats(tokens: tf.RaggedTensor) -> dict[str, tf.Tensor]:
@@ -148,13 +194,45 @@ def write_version(
 ) -> None:
     archive.write_out(str(staging), verbose=False)
     extra_files(staging)
+    write_model_card(staging, metadata)
     # metadata.json last: its presence marks the version complete.
     (staging / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
 
 
 def publish(staging: Path, model_dir: Path, name: str, version: int) -> Path:
-    """Rename a staged version into place; the rename is atomic on one filesystem."""
+    """Rename a staged version into place, readable by every user first; the rename is atomic
+    on one filesystem and never replaces a directory already there."""
+    make_readable(staging)  # mkdtemp creates 0700; the service may run as another user
     final = model_dir / name / str(version)
-    os.rename(staging, final)
-    os.chmod(final, 0o755)  # mkdtemp creates 0700; the service may run as another user
+    rename_new(staging, final)
+    release_version(model_dir, version)
     return final
+
+
+def make_readable(root: Path) -> None:
+    """Directories 0755, files 0644, so a service running as another user can load them."""
+    for directory, _, files in os.walk(root):
+        os.chmod(directory, 0o755)
+        for file in files:
+            os.chmod(os.path.join(directory, file), 0o644)
+
+
+def rename_new(source: Path, target: Path) -> None:
+    """Rename `source` to `target`, failing with FileExistsError when `target` exists (a plain
+    rename would silently replace an empty directory there)."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is not None:
+        at_fdcwd, rename_noreplace = -100, 1
+        done = renameat2(
+            at_fdcwd, os.fsencode(source), at_fdcwd, os.fsencode(target), rename_noreplace
+        )
+        if done == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise FileExistsError(code, f"{target} already exists: version taken", str(target))
+        if code not in (errno.EINVAL, errno.ENOSYS):  # else: the filesystem cannot; fall back
+            raise OSError(code, os.strerror(code), str(target))
+    if target.exists():
+        raise FileExistsError(errno.EEXIST, f"{target} already exists: version taken", str(target))
+    os.rename(source, target)

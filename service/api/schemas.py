@@ -198,25 +198,49 @@ class HealthResponse(BaseModel):
 
 
 class ReadyResponse(BaseModel):
-    """Both models are loaded; their versions."""
+    """Both models are loaded; their versions, and the promoted ones."""
 
     status: Literal["ready"] = "ready"
-    models: dict[str, str] = Field(examples=[{"sentiment": "3", "next_word": "3"}])
+    models: dict[str, str] = Field(
+        examples=[{"sentiment": "3", "next_word": "3"}], description="the loaded versions"
+    )
+    policy: bool = Field(description="the model store has a promotion policy (policy.json)")
+    promoted: dict[str, str | None] = Field(
+        examples=[{"sentiment": "3", "next_word": "3"}],
+        description="the version the policy promotes; null for a model it does not name, "
+        "which serves its newest complete version",
+    )
 
 
 class ModelInfo(BaseModel):
     """A served model version and its `metadata.json`."""
 
     name: str
-    version: str
+    version: str = Field(description="the loaded version, the one that answers")
+    promoted_version: str | None = Field(
+        description="the version the promotion policy names; null without one"
+    )
     loaded_at: str
     metadata: dict[str, Any]
 
 
+class ModelPromotion(BaseModel):
+    """What the promotion policy asks of one model and what is loaded."""
+
+    name: str
+    promoted_version: str | None = Field(description="null: no policy names the model")
+    loaded_version: str | None = Field(description="null: not loaded yet")
+    problem: str | None = Field(
+        description="why the promoted version is not the loaded one (kept serving meanwhile)"
+    )
+
+
 class ModelsResponse(BaseModel):
-    """The served model versions."""
+    """The served model versions, and what the promotion policy asks."""
 
     models: list[ModelInfo]
+    policy: bool = Field(description="the model store has a promotion policy (policy.json)")
+    promotion: list[ModelPromotion]
 
 
 class ErrorResponse(BaseModel):

@@ -90,6 +90,18 @@ class Metrics:
         self.model_version = Gauge(
             "model_version", "Version of each model being served.", ["model"], registry=r
         )
+        self.store_skipped = Gauge(
+            "model_store_skipped_versions",
+            "Version directories of each model that cannot be served (unreadable, incomplete).",
+            ["model"],
+            registry=r,
+        )
+        self.policy_unmet = Gauge(
+            "model_policy_unmet",
+            "1 while the promotion policy names a version of the model that is not the one served.",
+            ["model"],
+            registry=r,
+        )
         self.model_loads = Counter(
             "model_loads", "Model version loads by outcome.", ["model", "outcome"], registry=r
         )

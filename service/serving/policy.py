@@ -120,14 +120,14 @@ def read_policy(model_dir: Path) -> Policy | None:
     """The store's policy, or None when it has no policy file."""
     path = policy_path(model_dir)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as error:
         raise PolicyError(f"{path}: cannot read ({error.strerror})") from None
     try:
-        return parse_policy(json.loads(text))
-    except (json.JSONDecodeError, PolicyError) as error:
+        return parse_policy(json.loads(data.decode("utf-8")))
+    except (ValueError, PolicyError) as error:  # bad JSON, bad UTF-8 or a bad policy
         raise PolicyError(f"{path}: {error}") from None
 
 

@@ -25,8 +25,11 @@ async def read_health() -> HealthResponse:
 async def read_ready(request: Request, registry: RegistryDep) -> ReadyResponse:
     """200 once both models are loaded, 503 before and while shutting down."""
     if missing := registry.missing():
-        raise ServiceUnavailableError(f"not ready: no {' or '.join(missing)} model loaded yet", 5)
+        why = [r["problem"] for r in registry.promotion() if r["name"] in missing and r["problem"]]
+        detail = f"not ready: no {' or '.join(missing)} model loaded yet"
+        raise ServiceUnavailableError("; ".join([detail, *why]), 5)
     if request.app.state.draining:
         raise ServiceUnavailableError("not ready: shutting down", 5)
     versions = {b.servable.name: b.servable.version for b in registry.served()}
-    return ReadyResponse(models=versions)
+    promoted = {row["name"]: row["promoted_version"] for row in registry.promotion()}
+    return ReadyResponse(models=versions, policy=registry.has_policy(), promoted=promoted)

@@ -12,7 +12,12 @@ def test_read_health(client: TestClient) -> None:
 def test_read_ready(client: TestClient) -> None:
     response = client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "models": {"sentiment": "1", "next_word": "1"}}
+    assert response.json() == {
+        "status": "ready",
+        "models": {"sentiment": "1", "next_word": "1"},
+        "policy": False,
+        "promoted": {"sentiment": None, "next_word": None},
+    }
 
 
 def test_read_health_without_models(empty_client: TestClient) -> None:
