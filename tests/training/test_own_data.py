@@ -277,3 +277,17 @@ def test_labels_read_back_as_integers(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "d.csv", ["text", "label"], [("a", "true"), ("b", "false")])
 
     assert read(path).labels.dtype == np.int64
+
+
+def test_the_console_script_takes_the_same_options(tmp_path: Path, capsys) -> None:
+    from cli.main import main as cli_main
+
+    (tmp_path / "train.csv").write_text(ROWS)
+    argv = ["train", "--data", str(tmp_path / "train.csv"), "--model-dir", str(tmp_path / "m")]
+
+    code = cli_main([*argv, "--text-column", "review", "--label-column", "verdict", "--json"])
+
+    captured = capsys.readouterr()
+    assert code == 1 and "missing column(s) review" in captured.err
+    assert json.loads(captured.out.splitlines()[-1]) == {"error": "training failed", "exit_code": 1}
+    assert not (tmp_path / "m").exists()
