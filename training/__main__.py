@@ -1,4 +1,5 @@
-"""Command line: `python -m training --data PATH --model-dir DIR [--preset quick|full]`."""
+"""Command line: `python -m training --data PATH --model-dir DIR [--preset quick|full]`, with the
+columns of a CSV/TSV/JSONL file, a separate test file and extra text for the language model."""
 
 from __future__ import annotations
 
@@ -24,6 +25,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="aclImdb .tar.gz archive, extracted aclImdb/ directory, or CSV/TSV/JSONL with "
         "text,label columns (default: download the IMDB archive)",
     )
+    table = parser.add_argument_group("CSV/TSV/JSONL data")
+    table.add_argument("--text-column", default="text", metavar="C", help="default: text")
+    table.add_argument(
+        "--label-column",
+        default="label",
+        metavar="C",
+        help="default: label; two values: 0/1, neg/pos, negative/positive, false/true, or any "
+        "two strings (--positive-label says which is positive, else sorted order: the second)",
+    )
+    table.add_argument("--positive-label", metavar="VALUE", help="the label value that is positive")
+    table.add_argument(
+        "--group-column",
+        metavar="C",
+        help="rows sharing a value stay on one side of the train/validation split "
+        "(default: a random split of rows)",
+    )
+    parser.add_argument(
+        "--test",
+        type=Path,
+        metavar="FILE",
+        help="a labelled CSV/TSV/JSONL file (same columns) evaluated and reported apart",
+    )
+    parser.add_argument(
+        "--lm-data",
+        type=Path,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="unlabelled text the language model reads too: plain-text files (a text per "
+        "paragraph, or per line when there is no blank line) or CSV/TSV/JSONL files",
+    )
+    parser.add_argument(
+        "--lm-text-column",
+        metavar="C",
+        help="the column of --lm-data tables (default: --text-column)",
+    )
     parser.add_argument("--model-dir", type=Path, default=Path("model"), help="the model store")
     parser.add_argument("--preset", default="full", help="full (default, ~1 hour), quick, tiny")
     parser.add_argument(
@@ -41,8 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from training.config import load_config
-    from training.data import DataError
-    from training.pipeline import run
+    from training.data import Columns, DataError
+    from training.pipeline import Inputs, run
 
     try:
         overrides = dict(item.split("=", 1) for item in args.overrides)
@@ -52,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"preset {args.preset}: {config}")
     try:
-        result = run(config, args.data, args.model_dir, args.cache_dir)
+        inputs = Inputs(
+            Columns(args.text_column, args.label_column, args.group_column, args.positive_label),
+            args.test,
+            tuple(args.lm_data),
+            args.lm_text_column,
+        )
+        result = run(config, args.data, args.model_dir, args.cache_dir, inputs)
     except (DataError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -53,6 +53,9 @@ class TrainConfig:
     # Share of the forward language model's training reviews read without their punctuation, as
     # many people type in a box; the rest are read as written.
     lm_unpunctuated_share: float = 0.35
+    # How many times the language models read each text of --lm-data (its held-out share
+    # aside): a small corpus of one's own domain weighs more against the reviews.
+    lm_data_repeat: int = 1
 
     # A second language model and classifier that read every text from its end; the sentiment
     # model averages both directions' logits (about +2 points on short sentences). Doubles the

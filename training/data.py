@@ -1,5 +1,6 @@
-"""The labelled corpus: reading it (IMDB archive or directory, CSV/TSV/JSONL), downloading the
-IMDB archive when no path is given, and splitting it into training and validation by movie.
+"""The labelled corpus: reading it (IMDB archive or directory, CSV/TSV/JSONL with named text,
+label and group columns), a separate labelled test file, downloading the IMDB archive when no
+path is given, and splitting it into training and validation by movie (or by group).
 
 Every problem with the input is a `DataError` whose message names the file (and line), raised
 before anything is trained or written.
@@ -7,19 +8,23 @@ before anything is trained or written.
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import hashlib
-import json
 import os
 import re
 import tarfile
 import urllib.request
 import zlib
-from collections.abc import Iterator
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from training.labels import IMDB_LABELS, LabelMap, label_map, normalize
+from training.tables import DataError, is_table, read_rows
+
+__all__ = ["Columns", "Corpus", "DataError", "Split", "TestSet", "load_corpus", "load_test_file"]
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
@@ -29,11 +34,30 @@ UNLABELLED = -1
 _REVIEW_PATH = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_\d+\.txt$")
 _URLS_PATH = re.compile(r"(?:^|/)aclImdb/(train|test)/urls_(pos|neg|unsup)\.txt$")
 _MOVIE_ID = re.compile(r"tt\d+")
-_LABEL_NAMES = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 
 
-class DataError(Exception):
-    """The input data cannot be used; the message says which file and why."""
+@dataclass(frozen=True)
+class Columns:
+    """Where a CSV/TSV/JSONL file keeps each field; `group` (optional) names what must not
+    straddle the split, `positive_label` which label value is positive (labels.py)."""
+
+    text: str = "text"
+    label: str = "label"
+    group: str | None = None
+    positive_label: str | None = None
+
+    def is_default(self) -> bool:
+        return self == Columns()
+
+
+@dataclass
+class TestSet:
+    """A labelled file evaluated apart from the validation split."""
+
+    source: str
+    sha256: str
+    texts: list[str]
+    labels: np.ndarray
 
 
 @dataclass
@@ -47,6 +71,9 @@ class Corpus:
     groups: list[str]  # reviews of one movie share a group; they never straddle the split
     test_texts: list[str] = field(default_factory=list)
     test_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    label_map: LabelMap = IMDB_LABELS
+    columns: Columns | None = None  # None: an aclImdb archive or directory
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -57,23 +84,35 @@ class Split:
     val_labels: np.ndarray
     lm_train_texts: list[str]  # labelled and unlabelled reviews of training movies
     lm_val_texts: list[str]  # every review of validation movies but copies of training ones
+    # Held-out unlabelled text of the user's own (--lm-data), scored apart; its training part
+    # is in lm_train_texts.
+    lm_data_val_texts: list[str] = field(default_factory=list)
 
 
 # --- reading -----------------------------------------------------------------------------------
 
 
-def load_corpus(path: Path | None, cache_dir: Path) -> Corpus:
-    """Read the corpus at `path`, or download the IMDB archive into `cache_dir` when it is None."""
+def load_corpus(path: Path | None, cache_dir: Path, columns: Columns | None = None) -> Corpus:
+    """Read the corpus at `path`, or download the IMDB archive into `cache_dir` when it is None.
+    `columns` apply to CSV/TSV/JSONL files only."""
+    columns = columns or Columns()
     if path is None:
         path = download_imdb(cache_dir)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
+    if not is_table(path) and not columns.is_default():
+        raise DataError(
+            f"{path}: --text-column, --label-column, --group-column and --positive-label "
+            "apply to CSV/TSV/JSONL files; an aclImdb archive is grouped by movie already"
+        )
+    if not path.is_dir():
+        check_readable(path)
     if path.is_dir():
         corpus = _read_imdb_directory(path)
     elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
         corpus = _read_imdb_archive(path)
-    elif path.suffix.lower() in {".csv", ".tsv", ".jsonl"}:
-        corpus = _read_table(path)
+    elif is_table(path):
+        corpus = _read_table(path, columns)
     else:
         raise DataError(
             f"{path}: unknown format; expected an aclImdb .tar.gz archive, an aclImdb/ "
@@ -155,60 +194,99 @@ def _assemble_imdb(
     return corpus
 
 
-def _read_table(path: Path) -> Corpus:
-    texts, labels = [], []
-    try:
-        for line_number, text, label in _table_rows(path):
-            if not isinstance(text, str):
-                raise DataError(f"{path}, line {line_number}: text is not a string")
-            name = str(label).strip().lower()
-            if name not in _LABEL_NAMES:
-                raise DataError(
-                    f"{path}, line {line_number}: label {label!r} is not binary "
-                    "(use 0/1 or neg/pos)"
-                )
-            texts.append(text)
-            labels.append(_LABEL_NAMES[name])
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror})") from None
-    groups = [f"row/{i}" for i in range(len(texts))]
-    return Corpus(str(path), _file_sha256(path), texts, np.array(labels, np.int64), groups)
+def _read_table(path: Path, columns: Columns) -> Corpus:
+    table = read_labelled(path, columns)
+    label_map, warning = label_map_of(table, columns.positive_label, str(path))
+    labels = np.array([label_map.label(value) for value in table.labels], np.int64)
+    # Without a group column every row is its own group: a random row-level split.
+    groups = [
+        f"{columns.group}={group}" if group else f"row/{i}"
+        for i, group in enumerate(table.groups or [""] * len(table.texts))
+    ]
+    return Corpus(
+        str(path),
+        _file_sha256(path),
+        table.texts,
+        labels,
+        groups,
+        label_map=label_map,
+        columns=columns,
+        warnings=[warning] if warning else [],
+    )
 
 
-def _table_rows(path: Path) -> Iterator[tuple[int, object, object]]:
-    """(line number, text, label) for each row of a CSV, TSV or JSONL file."""
-    with path.open(encoding="utf-8", newline="") as file:
-        if path.suffix.lower() == ".jsonl":
-            for line_number, line in enumerate(file, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as error:
-                    message = f"{path}, line {line_number}: invalid JSON ({error.msg})"
-                    raise DataError(message) from None
-                if not isinstance(row, dict) or "text" not in row or "label" not in row:
-                    raise DataError(f"{path}, line {line_number}: needs 'text' and 'label' keys")
-                yield line_number, row["text"], row["label"]
-            return
-        csv.field_size_limit(1 << 24)
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        reader = csv.DictReader(file, delimiter=delimiter)
-        missing = {"text", "label"} - set(reader.fieldnames or [])
-        if missing:
+@dataclass
+class LabelledTable:
+    """A labelled file's rows as read: texts, raw label values, groups (when asked for), and the
+    line each row ends on."""
+
+    texts: list[str]
+    labels: list[object]
+    groups: list[str] | None
+    lines: list[int]
+
+
+def read_labelled(path: Path, columns: Columns) -> LabelledTable:
+    """The rows of a labelled CSV/TSV/JSONL file; empty texts and labels are errors."""
+    names = [columns.text, columns.label] + ([columns.group] if columns.group else [])
+    table = LabelledTable([], [], [] if columns.group else None, [])
+    empty_texts: list[int] = []
+    for line_number, row in read_rows(path, names):
+        text, label = row[columns.text], row[columns.label]
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise DataError(f"{path}, line {line_number}: {columns.text} is not a string")
+        if not text.strip():
+            empty_texts.append(line_number)
+        if label is None or not str(label).strip():
+            raise DataError(f"{path}, line {line_number}: no label in column {columns.label}")
+        table.texts.append(text)
+        table.labels.append(label)
+        table.lines.append(line_number)
+        if table.groups is not None:
+            group = row[columns.group]
+            table.groups.append("" if group is None else str(group).strip())
+    if empty_texts:
+        raise DataError(
+            f"{path}: {len(empty_texts):,} of {len(table.texts):,} rows have an empty "
+            f"{columns.text} (the first on line {empty_texts[0]}); fill or remove them"
+        )
+    if not table.texts:
+        raise DataError(f"{path}: no labelled examples")
+    return table
+
+
+def label_map_of(
+    table: LabelledTable, positive_label: str | None, source: str
+) -> tuple[LabelMap, str | None]:
+    counts: Counter[str] = Counter()
+    first_line: dict[str, int] = {}
+    for value, line_number in zip(table.labels, table.lines, strict=True):
+        name = normalize(value)
+        counts[name] += 1
+        first_line.setdefault(name, line_number)
+    return label_map(counts, first_line, positive_label, source)
+
+
+def load_test_file(path: Path, columns: Columns, labels: LabelMap) -> TestSet:
+    """A separate labelled file, its labels read by the training data's mapping."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir() or not is_table(path):
+        raise DataError(f"{path}: the test file must be a .csv, .tsv or .jsonl file")
+    check_readable(path)
+    table = read_labelled(path, dataclasses.replace(columns, group=None))
+    found = []
+    for value, line_number in zip(table.labels, table.lines, strict=True):
+        label = labels.label(value)
+        if label is None:
             raise DataError(
-                f"{path}, line 1: missing column(s) {', '.join(sorted(missing))}; "
-                f"the header has {reader.fieldnames or 'no columns'}"
+                f"{path}, line {line_number}: label {value!r} is not one of the training "
+                f"data's labels ({labels.known()})"
             )
-        try:
-            for row in reader:
-                if row["text"] is None or row["label"] is None:
-                    raise DataError(f"{path}, line {reader.line_num}: too few fields")
-                yield reader.line_num, row["text"], row["label"]
-        except csv.Error as error:
-            raise DataError(f"{path}, line {reader.line_num}: {error}") from None
+        found.append(label)
+    return TestSet(str(path), _file_sha256(path), table.texts, np.array(found, np.int64))
 
 
 def _check_labels(corpus: Corpus, path: Path) -> None:
@@ -218,6 +296,15 @@ def _check_labels(corpus: Corpus, path: Path) -> None:
     if len(np.unique(labelled)) < 2:
         only = "positive" if labelled[0] == 1 else "negative"
         raise DataError(f"{path}: every example is {only}; sentiment needs both classes")
+
+
+def check_readable(path: Path) -> None:
+    """A one-line error now rather than a confusing one later (an archive read as damaged)."""
+    try:
+        with path.open("rb") as file:
+            file.read(1)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def _file_sha256(path: Path) -> str:
@@ -308,14 +395,11 @@ def subsample(corpus: Corpus, max_labelled: int, max_unlabelled: int, seed: int)
     if max_unlabelled >= 0 and len(unlabelled) > max_unlabelled:
         unlabelled = rng.choice(unlabelled, max_unlabelled, replace=False)
     keep = np.sort(np.concatenate([labelled, unlabelled]))
-    return Corpus(
-        corpus.source,
-        corpus.sha256,
-        [corpus.texts[i] for i in keep],
-        corpus.labels[keep],
-        [corpus.groups[i] for i in keep],
-        corpus.test_texts,
-        corpus.test_labels,
+    return dataclasses.replace(
+        corpus,
+        texts=[corpus.texts[i] for i in keep],
+        labels=corpus.labels[keep],
+        groups=[corpus.groups[i] for i in keep],
     )
 
 

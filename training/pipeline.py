@@ -16,7 +16,17 @@ from scipy.special import expit
 
 from training import reference, report
 from training.config import TrainConfig
-from training.data import Corpus, Split, last_sentences, load_corpus, split_by_movie, subsample
+from training.data import (
+    Columns,
+    Corpus,
+    Split,
+    TestSet,
+    last_sentences,
+    load_corpus,
+    load_test_file,
+    split_by_movie,
+    subsample,
+)
 from training.evaluate import fit_next_word_mix, next_word_metrics
 from training.export import (
     next_version,
@@ -26,6 +36,7 @@ from training.export import (
     staged_version,
     write_version,
 )
+from training.lm_data import LmData, add_lm_data, load_lm_data
 from training.models import LanguageModel, NextWordMix
 from training.ngram_model import NgramLogits, fit_ngram_model
 from training.text import (
@@ -49,6 +60,17 @@ from training.train import (
 from training.trigram_model import TrigramProbabilities, fit_frequent_kneser_ney
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What a run reads besides `--data`: the columns of a CSV/TSV/JSONL file, a separate
+    labelled test file, and unlabelled text for the language model (its column in tables)."""
+
+    columns: Columns = Columns()
+    test: Path | None = None
+    lm_data: tuple[Path, ...] = ()
+    lm_text_column: str | None = None  # None: the text column
+
+
 @dataclass
 class RunResult:
     version: int
@@ -69,6 +91,9 @@ class Prepared:
     lm_train: list[np.ndarray]
     lm_val: list[np.ndarray]
     unpunctuated: dict[str, list[np.ndarray]]  # "train" and "val", punctuation removed
+    test: TestSet | None  # --test, evaluated apart
+    lm_data: LmData  # --lm-data, as read
+    lm_data_val: list[np.ndarray]  # its held-out share, encoded
 
 
 @dataclass
@@ -89,13 +114,21 @@ class Sentiment:
     blend: dict[str, float]
     probabilities: np.ndarray
     eval_sets: dict[str, tuple[list[str], np.ndarray]]  # what the baselines are scored on
+    test: dict[str, object] | None = None  # the figures on --test
+    test_probabilities: np.ndarray | None = None
 
 
-def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path) -> RunResult:
+def run(
+    config: TrainConfig,
+    data: Path | None,
+    model_dir: Path,
+    cache_dir: Path,
+    inputs: Inputs | None = None,
+) -> RunResult:
     """Corpus → tokenizer → language models → classifiers → evaluation → two new versions."""
     started = time.monotonic()
     keras.utils.set_random_seed(config.seed)
-    prepared = prepare(config, data, model_dir, cache_dir)
+    prepared = prepare(config, data, model_dir, cache_dir, inputs or Inputs())
     print(f"tokenizer: {prepared.config.vocab_size:,} tokens ({_seconds(started)})")
     log_dir = model_dir / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     trained = train_directions(prepared, log_dir, started)
@@ -110,7 +143,7 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     metadata = {
         "version": version,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data": {"source": prepared.corpus.source, "sha256": prepared.corpus.sha256},
+        "data": _data_metadata(prepared),
         "vocab_size": prepared.config.vocab_size,
         "config": prepared.config.to_dict(),
         "metrics": metrics,
@@ -119,6 +152,8 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
         # Empty when every model ran its planned steps, as it should.
         "time_budget_cuts": trained.cuts,
     }
+    if sentiment.test is not None:
+        metadata["test"] = sentiment.test
     paths = export(prepared, trained, mix, sentiment, metadata, model_dir)
     print(f"exported version {version} to {model_dir} in {_seconds(started)}")
     for name, cut in trained.cuts.items():
@@ -126,14 +161,33 @@ def run(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path
     return RunResult(version, paths, metrics)
 
 
-def prepare(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: Path) -> Prepared:
-    """The corpus split by movie and one vocabulary for both models, from training text only.
-    Every problem with the data or the model store is reported before anything is trained."""
+def prepare(
+    config: TrainConfig,
+    data: Path | None,
+    model_dir: Path,
+    cache_dir: Path,
+    inputs: Inputs | None = None,
+) -> Prepared:
+    """The corpus split by movie (or group) and one vocabulary for both models, from training
+    text only (with the --lm-data texts). Every problem with the data, the test file, the
+    language-model text or the model store is reported before anything is trained or written."""
+    inputs = inputs or Inputs()
     corpus = subsample(
-        load_corpus(data, cache_dir), config.max_labelled, config.max_unlabelled, config.seed
+        load_corpus(data, cache_dir, inputs.columns),
+        config.max_labelled,
+        config.max_unlabelled,
+        config.seed,
     )
-    split = split_by_movie(corpus, config.validation_fraction, config.seed)
-    _print_data(corpus, split)
+    test = load_test_file(inputs.test, inputs.columns, corpus.label_map) if inputs.test else None
+    lm_data = load_lm_data(inputs.lm_data, inputs.lm_text_column or inputs.columns.text)
+    split = add_lm_data(
+        split_by_movie(corpus, config.validation_fraction, config.seed),
+        lm_data,
+        config.validation_fraction,
+        config.lm_data_repeat,
+        config.seed,
+    )
+    _print_data(corpus, split, test, lm_data)
     _check_writable(model_dir)
     vectorizer = build_vectorizer(split.lm_train_texts, config.vocab_size)
     # A small corpus may have fewer words than the preset asks for.
@@ -147,7 +201,19 @@ def prepare(config: TrainConfig, data: Path | None, model_dir: Path, cache_dir: 
         "train": without_punctuation(lm_train, punctuation),
         "val": without_punctuation(lm_val, punctuation),
     }
-    return Prepared(config, corpus, split, vectorizer, punctuation, lm_train, lm_val, unpunctuated)
+    return Prepared(
+        config,
+        corpus,
+        split,
+        vectorizer,
+        punctuation,
+        lm_train,
+        lm_val,
+        unpunctuated,
+        test,
+        lm_data,
+        encode(vectorizer, split.lm_data_val_texts) if split.lm_data_val_texts else [],
+    )
 
 
 def train_directions(prepared: Prepared, log_dir: Path, started: float) -> Trained:
@@ -225,6 +291,17 @@ def fit_next_word(
             prepared.punctuation,
             form,
         )
+    if prepared.lm_data_val:  # next words in the user's own domain, as written
+        metrics |= next_word_metrics(
+            forward,
+            prepared.lm_data_val,
+            config.next_word_context,
+            config.next_word_eval_positions,
+            mix,
+            prepared.punctuation,
+            "_lm_data",
+        )
+        metrics["next_word_lm_data_texts"] = len(prepared.lm_data_val)
     return mix, metrics
 
 
@@ -253,7 +330,41 @@ def fit_sentiment(
     if corpus.test_texts:
         test_members = members(corpus.test_texts)
         metrics |= _accuracies(test_members, blend, corpus.test_labels, "test_accuracy")
-    return Sentiment(ngram, blend, probabilities, eval_sets), metrics
+    found = Sentiment(ngram, blend, probabilities, eval_sets)
+    if prepared.test is not None:
+        test_members = members(prepared.test.texts)
+        found.test_probabilities = expit(blend_logits(test_members, blend))
+        found.test = _test_figures(prepared, test_members, blend, found.test_probabilities)
+    return found, metrics
+
+
+def _test_figures(
+    prepared: Prepared,
+    members: dict[str, np.ndarray],
+    blend: dict[str, float],
+    probabilities: np.ndarray,
+) -> dict[str, object]:
+    """What is served, scored on the --test file: kept apart from the validation metrics."""
+    test = prepared.test
+    assert test is not None
+    labels = test.labels
+    figures = _sentiment_metrics(probabilities, labels, blend)
+    found: dict[str, object] = {
+        "source": test.source,
+        "sha256": test.sha256,
+        "reviews": int(len(labels)),
+        "positive_share": float(np.mean(labels)),
+        "accuracy": figures["sentiment_accuracy"],
+        "auc": report.roc_auc(probabilities, labels),
+        "log_loss": figures["sentiment_log_loss"],
+        "ece": figures["sentiment_ece"],
+        "confusion_matrix": report.confusion_matrix(probabilities, labels),
+        # A test text that is also a training text measures memory, not generalisation.
+        "texts_also_in_training": len(set(test.texts) & set(prepared.split.train_texts)),
+    }
+    if len(members) > 1:
+        found |= {f"{m}_accuracy": _accuracy(expit(z), labels) for m, z in members.items()}
+    return found
 
 
 def export(
@@ -302,11 +413,23 @@ def _write_extra_files(
         report.confusion_matrix(sentiment.probabilities, labels),
         directory / "confusion_matrix.png",
     )
+    figures = ["learning_curves.png", "reliability.png", "confusion_matrix.png"]
+    if sentiment.test is not None and sentiment.test_probabilities is not None:
+        test_labels = prepared.test.labels if prepared.test else labels
+        report.plot_reliability_diagram(
+            sentiment.test_probabilities, test_labels, directory / "test_reliability.png"
+        )
+        report.plot_confusion_matrix(
+            report.confusion_matrix(sentiment.test_probabilities, test_labels),
+            directory / "test_confusion_matrix.png",
+        )
+        figures += ["test_reliability.png", "test_confusion_matrix.png"]
     report.write_report(
         directory / "report.md",
         metadata["metrics"],
         metadata["baselines"],
-        figures=("learning_curves.png", "reliability.png", "confusion_matrix.png"),
+        figures=figures,
+        test=metadata.get("test"),
     )
 
 
@@ -409,12 +532,43 @@ def _check_writable(model_dir: Path) -> None:
         raise PermissionError(f"{model_dir}: cannot write the model store ({error})") from None
 
 
-def _print_data(corpus: Corpus, split: Split) -> None:
+def _data_metadata(prepared: Prepared) -> dict[str, object]:
+    """What the version was trained on: the labelled data, how its columns and labels were
+    read, and the language model's extra text, each file with its checksum."""
+    corpus = prepared.corpus
+    found: dict[str, object] = {"source": corpus.source, "sha256": corpus.sha256}
+    if corpus.columns is not None:
+        found["columns"] = {
+            "text": corpus.columns.text,
+            "label": corpus.columns.label,
+            "group": corpus.columns.group,
+        }
+    found["labels"] = corpus.label_map.to_dict()
+    if prepared.lm_data.sources:
+        found["lm_data"] = prepared.lm_data.sources
+        found["lm_data_held_out"] = len(prepared.split.lm_data_val_texts)
+    return found
+
+
+def _print_data(corpus: Corpus, split: Split, test: TestSet | None, lm_data: LmData) -> None:
+    grouping = "by movie" if corpus.columns is None else "by group"
+    if corpus.columns is not None and corpus.columns.group is None:
+        grouping = "by row"
+    test_reviews = len(test.texts) if test else len(corpus.test_texts)
     print(
         f"data: {corpus.source}: {len(split.train_texts):,} training and {len(split.val_texts):,} "
-        f"validation reviews (split by movie), {len(split.lm_train_texts):,} texts for the "
-        f"language model, {len(corpus.test_texts):,} test reviews"
+        f"validation reviews (split {grouping}), {len(split.lm_train_texts):,} texts for the "
+        f"language model, {test_reviews:,} test reviews"
     )
+    if corpus.columns is not None:
+        labels = ", ".join(f"{k!r} → {v}" for k, v in sorted(corpus.label_map.values.items()))
+        print(f"labels ({corpus.label_map.rule}): {labels}")
+    for source in lm_data.sources:
+        print(f"lm data: {source['path']}: {source['texts']:,} texts ({source['read']})")
+    if split.lm_data_val_texts:
+        print(f"lm data: {len(split.lm_data_val_texts):,} texts held out to score next words")
+    for warning in corpus.warnings:
+        print(f"warning: {warning}")
 
 
 def _format(metrics: dict[str, float]) -> str:

@@ -1,6 +1,7 @@
-"""The evaluation report: calibration and confusion numbers of the sentiment model, the figures
-(reliability diagram, learning curves, confusion matrix) and `report.md`, which puts our metrics
-beside the classical baselines of `training/baselines.py`.
+"""The evaluation report: calibration, ranking (AUC) and confusion numbers of the sentiment
+model, the figures (reliability diagram, learning curves, confusion matrix) and `report.md`,
+which puts our metrics beside the classical baselines of `training/baselines.py`, and the
+figures on a separate test file apart.
 
 Figures are drawn on bare `matplotlib.figure.Figure` objects and saved with the Agg renderer, so
 no display and no pyplot global state are involved (safe in tests and threads).
@@ -46,6 +47,20 @@ def expected_calibration_error(
     predicted = np.bincount(index, weights=p, minlength=bins)
     observed = np.bincount(index, weights=y, minlength=bins)
     return float(np.abs(predicted - observed).sum() / len(p))
+
+
+def roc_auc(probabilities: np.ndarray, labels: np.ndarray) -> float | None:
+    """Area under the ROC curve: the chance a random positive scores above a random negative
+    (ties count half); None when one class is missing."""
+    from scipy.stats import rankdata
+
+    p, y = _as_arrays(probabilities, labels)
+    positives = y > 0.5
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = rankdata(p)
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def confusion_matrix(
@@ -210,7 +225,7 @@ All numbers are on the validation split; the baselines use the same split.
 Last sentences: each validation review's last sentence of 5-30 words, labelled like its
 review; a noisy stand-in for the short single sentences users send.
 ${blend_note}
-${sentiment_table}
+${sentiment_table}${test_section}
 
 ## Next word
 
@@ -246,12 +261,19 @@ NEXT_WORD_HEADER = [
 ]
 
 
-def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[str] = ()) -> None:
+def write_report(
+    path: Path,
+    metrics: dict,
+    baselines: dict,
+    figures: Sequence[str] = (),
+    test: dict | None = None,
+) -> None:
     """A short Markdown report: our models beside the baselines, then every metric we have.
 
     `metrics` are the run's (missing ones show as –); baselines are the dicts of
     training.baselines (an empty dict when they were not computed). `figures` are image files
-    next to the report, embedded at the end.
+    next to the report, embedded at the end. `test` holds the figures on a separate test file
+    (pipeline.py), shown in a section of their own.
     """
     blended = "sentiment_ngram_weight" in metrics
     mixed_in = [name for name in ("cache", "trigram") if metrics.get(f"next_word_{name}_weight")]
@@ -261,6 +283,7 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         "sentiment_table": _lines(
             ["Model", "Reviews", "Last sentences"], _sentiment_rows(metrics, baselines)
         ),
+        "test_section": _test_section(test) if test else "",
         "mix_note": MIX_NOTE if mixed_in else "",
         "next_word_table": _lines(NEXT_WORD_HEADER, _next_word_rows(metrics, baselines, mixed_in)),
         "punctuation_section": (
@@ -280,6 +303,31 @@ def write_report(path: Path, metrics: dict, baselines: dict, figures: Sequence[s
         ),
     }
     Path(path).write_text(REPORT.substitute(fields), encoding="utf-8")
+
+
+def _test_section(test: dict) -> str:
+    """The served model on the test file: not the validation split, so not comparable with the
+    baselines above."""
+    confusion = test["confusion_matrix"].items()
+    rows = [
+        ["reviews", _format(test.get("reviews"))],
+        ["accuracy", _format(test.get("accuracy"), "percent")],
+        ["AUC", _format(test.get("auc"))],
+        ["log loss", _format(test.get("log_loss"))],
+        ["ECE", _format(test.get("ece"))],
+        *(
+            [name.replace("_", " "), _format(test[key], "percent")]
+            for name, key in (("LSTMs alone", "lstm_accuracy"), ("n-gram alone", "ngram_accuracy"))
+            if key in test
+        ),
+        *([f"confusion: {k.replace('_', ' ')}", _format(v)] for k, v in confusion),
+        ["test texts also in training", _format(test.get("texts_also_in_training"))],
+    ]
+    return (
+        f"\n\n### Test file\n\nThe served model on `{test['source']}` (sha256 "
+        f"`{str(test['sha256'])[:12]}…`), a labelled file kept out of training and validation:\n\n"
+        + _lines(["Figure", "Value"], rows)
+    )
 
 
 def _lines(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
