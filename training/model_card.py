@@ -108,7 +108,8 @@ def _trained_on(metadata: dict[str, Any]) -> str:
                 f"out for validation (split by movie or group, seed {config.get('seed')})",
             ]
         )
-    return "## Trained on\n\n" + _domain(source) + ".\n\n" + _table(["", ""], rows)
+    domain = _domain(source)
+    return "## Trained on\n\n" + domain[0].upper() + domain[1:] + ".\n\n" + _table(["", ""], rows)
 
 
 def _use_and_limits(name: str, metadata: dict[str, Any]) -> str:
