@@ -94,7 +94,7 @@ async def infer_model(
 ) -> Response:
     """Inference on a BYTES tensor `texts` of shape [n], in JSON or binary tensor data."""
     batcher = batcher_for(registry, name, version)
-    body, rest = parse_request(await request.body(), inference_header_content_length)
+    body, rest = parse_request(await request.body(), inference_header_content_length, settings)
     return await infer(batcher, body, rest, settings)
 
 
