@@ -31,17 +31,41 @@ class ModelCallError(Exception):
     """The model failed on a request's texts (a bug, not bad input)."""
 
 
+# An error answer names at most this many problems: the first ones, the last entry saying how
+# many more there were; an answer stays small whatever the request held.
+MAX_ERRORS = 10
+# The longest key of a request an error's location echoes.
+MAX_ECHO_CHARS = 100
+
+
 def describe_errors(errors: Any) -> list[dict[str, Any]]:
-    """Validation errors without internals: type, location, message and a short input."""
+    """Validation errors without internals: type, location, message and a short input; at most
+    `MAX_ERRORS` of them."""
+    errors = list(errors)
+    shown = errors if len(errors) <= MAX_ERRORS else errors[: MAX_ERRORS - 1]
     described = []
-    for error in errors:
-        item = {"type": error["type"], "loc": list(error["loc"]), "msg": error["msg"]}
+    for error in shown:
+        item = {"type": error["type"], "loc": short_loc(error["loc"]), "msg": error["msg"]}
         if error["type"] == "json_invalid" and "ctx" in error:
             item["msg"] = f"JSON decode error: {error['ctx'].get('error', 'invalid JSON')}"
         if "input" in error and is_short_scalar(error["input"]):
             item["input"] = error["input"]
         described.append(item)
+    if len(shown) < len(errors):
+        more = len(errors) - len(shown)
+        msg = f"and {more} more errors, not listed"
+        described.append({"type": "too_many_errors", "loc": ["body"], "msg": msg})
     return described
+
+
+def short_loc(loc: Any) -> list[Any]:
+    """A location with over-long keys cut short (keys are whatever the client sent)."""
+    return [
+        f"{part[:MAX_ECHO_CHARS]}..."
+        if isinstance(part, str) and len(part) > MAX_ECHO_CHARS
+        else part
+        for part in loc
+    ]
 
 
 def is_short_scalar(value: Any) -> bool:

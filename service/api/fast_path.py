@@ -3,24 +3,25 @@
 Under load the event loop is what limits the service, and about a third of its time per
 prediction went to Starlette's routing and FastAPI's request handling (exception wrappers, the
 exit stack, dependency solving) around endpoints that do little themselves. This middleware
-answers a POST to /sentiment or /next-word itself when its body is JSON that the request model
-accepts, with the same model, the same `answer_*` function and the same error handlers as the
-routes. Anything else (another Content-Type, a body that is not UTF-8 JSON or fails validation)
-goes on, body and all, to the FastAPI routes, which answer it as /docs says: every error answer
-keeps one implementation.
+answers a POST to /sentiment or /next-word with a JSON Content-Type itself, with the same
+model, the same `answer_*` function and the same error handlers as the routes. It parses and
+validates the body once, bounded by the limits (service.api.limits), and answers a body that
+fails as the routes would (400 not UTF-8, 422 not JSON or invalid). Anything else (another
+Content-Type, an empty body) goes on, body and all, to the FastAPI routes, which answer it as
+/docs says.
 """
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.answers import answer_next_word, answer_sentiment, json_response
 from service.api.json_route import is_json
+from service.api.limits import parse_request
 from service.api.schemas import NextWordRequest, SentimentRequest
 from service.errors import foreseen_error_handler
 
@@ -54,15 +55,15 @@ class PredictionFastPath:
         body = await read_body(receive)
         if body is None:
             return  # the client left, or the body limit has already answered 413
-        request_model, answer = endpoint
-        try:
-            request = request_model.model_validate(orjson.loads(body))
-        except (orjson.JSONDecodeError, ValidationError):
-            await self.app(scope, replay(body, receive), send)
+        if not body:
+            await self.app(scope, replay(body, receive), send)  # FastAPI's "missing body"
             return
+        request_model, answer = endpoint
         scope["route"] = self._routes[scope["path"]]
+        state = scope["app"].state
         try:
-            response = json_response(await answer(request, scope["app"].state))
+            request = parse_request(request_model, body, state.settings)
+            response = json_response(await answer(request, state))
         except Exception as exc:
             if (handler := foreseen_error_handler(exc)) is None:
                 raise

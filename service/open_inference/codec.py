@@ -6,9 +6,9 @@ BYTES elements in binary are each a 4-byte little-endian length and the bytes; F
 little-endian floats. Anything malformed is a 400 whose message says what is wrong.
 """
 
+import re
 import struct
 from dataclasses import dataclass
-from math import prod
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,18 @@ import orjson
 from fastapi import HTTPException, Response
 from pydantic import ValidationError
 
+from service.api.limits import count_values, value_limit
 from service.open_inference.schemas import InferenceRequest, RequestInput, ResponseOutput
+from service.settings import Settings
 
 BINARY_SIZE = "binary_data_size"
+# Inference-Header-Content-Length: plain ASCII digits, at most 15 of them (petabytes).
+HEADER_LENGTH = re.compile(r"[0-9]{1,15}")
+# How deep `data` may nest (a [n] tensor needs one level; row-major nesting of a few more is
+# read as flat), and how many inputs and outputs a request may name (this server has one input
+# and at most two outputs a model): past them a request is refused before it is validated.
+MAX_DATA_DEPTH = 8
+MAX_TENSORS = 8
 
 
 @dataclass
@@ -36,22 +45,43 @@ def bad(message: str) -> HTTPException:
     return HTTPException(400, message)
 
 
-def parse_request(body: bytes, header_length: str | None) -> tuple[InferenceRequest, bytes]:
-    """The JSON part of a body as a request, and the binary bytes that follow it."""
+def parse_request(
+    body: bytes, header_length: str | None, settings: Settings
+) -> tuple[InferenceRequest, bytes]:
+    """The JSON part of a body as a request, and the binary bytes that follow it; the JSON's
+    values are counted before it is parsed, its inputs and outputs before it is validated."""
     json_size = len(body)
     if header_length is not None:
-        if not header_length.isdigit() or int(header_length) > len(body):
-            raise bad(f"Inference-Header-Content-Length {header_length!r} is not a length <= body")
+        if not HEADER_LENGTH.fullmatch(header_length) or int(header_length) > len(body):
+            shown = header_length[:20] + ("..." if len(header_length) > 20 else "")
+            raise bad(f"Inference-Header-Content-Length {shown!r} is not a length <= body")
         json_size = int(header_length)
+    head = body[:json_size]
+    limit = value_limit(settings)
+    if count_values(head, limit) > limit:
+        raise HTTPException(413, f"the request holds more than {limit} JSON values")
     try:
-        request = InferenceRequest.model_validate(orjson.loads(body[:json_size]))
+        data = orjson.loads(head)
     except orjson.JSONDecodeError as exc:
         raise bad(f"the request is not valid JSON: {exc}") from None
+    check_tensor_counts(data)
+    try:
+        request = InferenceRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part)[:40] for part in first["loc"]) or "body"
         raise bad(f"invalid inference request: {where}: {first['msg']}") from None
     return request, body[json_size:]
+
+
+def check_tensor_counts(data: object) -> None:
+    """400 for more inputs or outputs than `MAX_TENSORS`, before they are validated."""
+    if not isinstance(data, dict):
+        return
+    for field in ("inputs", "outputs"):
+        tensors = data.get(field)
+        if isinstance(tensors, list) and len(tensors) > MAX_TENSORS:
+            raise bad(f"at most {MAX_TENSORS} {field}, not {len(tensors)}")
 
 
 def binary_parts(request: InferenceRequest, rest: bytes) -> list[bytes | None]:
@@ -72,18 +102,25 @@ def binary_parts(request: InferenceRequest, rest: bytes) -> list[bytes | None]:
     return parts
 
 
-def read_strings(tensor: RequestInput, binary: bytes | None) -> list[str]:
-    """The UTF-8 strings of a one-dimensional BYTES tensor."""
+def read_strings(tensor: RequestInput, binary: bytes | None, max_items: int) -> list[str]:
+    """The UTF-8 strings of a one-dimensional BYTES tensor of at most `max_items` elements
+    (413 past it, told by its shape before any element is read)."""
     if tensor.datatype != "BYTES":
         raise bad(f"input {tensor.name!r} must be BYTES, not {tensor.datatype}")
     if len(tensor.shape) != 1 or tensor.shape[0] < 1:
-        raise bad(f"input {tensor.name!r} must have shape [n] with n >= 1, not {tensor.shape}")
+        raise bad(f"input {tensor.name!r} must have shape [n] with n >= 1, not {tensor.shape[:4]}")
+    count = tensor.shape[0]
+    if count > max_items:
+        raise HTTPException(413, f"at most {max_items} texts, not {count}")
     if binary is not None and tensor.data is not None:
         raise bad(f"input {tensor.name!r} has both data and binary_data_size")
     if binary is None and tensor.data is None:
         raise bad(f"input {tensor.name!r} has no data")
-    items = split_bytes(tensor.name, binary) if binary is not None else flatten(tensor.data)
-    if len(items) != prod(tensor.shape):
+    if binary is not None:
+        items: list[Any] = split_bytes(tensor.name, binary, count)
+    else:
+        items = flatten(tensor.name, tensor.data, count)
+    if len(items) != count:
         raise bad(f"input {tensor.name!r} holds {len(items)} elements, shape {tensor.shape}")
     try:
         return [item if isinstance(item, str) else item.decode("utf-8") for item in items]
@@ -91,17 +128,34 @@ def read_strings(tensor: RequestInput, binary: bytes | None) -> list[str]:
         raise bad(f"input {tensor.name!r}: every element must be a UTF-8 string") from None
 
 
-def flatten(data: Any) -> list[Any]:
-    """Nested lists in row-major order."""
-    if isinstance(data, list):
-        return [item for part in data for item in flatten(part)]
-    return [data]
+def flatten(name: str, data: Any, count: int) -> list[Any]:
+    """Nested lists in row-major order; 400 past `MAX_DATA_DEPTH` levels or `count` elements
+    (it reads one more, so that the caller can say how many there are not)."""
+    items: list[Any] = []
+    stack = [(iter(data), 1)]
+    while stack:
+        level, depth = stack[-1]
+        item = next(level, stack)
+        if item is stack:
+            stack.pop()
+        elif isinstance(item, list):
+            if depth >= MAX_DATA_DEPTH:
+                raise bad(f"input {name!r}: data nested more than {MAX_DATA_DEPTH} deep")
+            stack.append((iter(item), depth + 1))
+        else:
+            items.append(item)
+            if len(items) > count:
+                raise bad(f"input {name!r} holds more than {count} elements, its shape")
+    return items
 
 
-def split_bytes(name: str, data: bytes) -> list[bytes]:
-    """Binary BYTES elements: a 4-byte little-endian length, then that many bytes, each."""
+def split_bytes(name: str, data: bytes, count: int) -> list[bytes]:
+    """`count` binary BYTES elements: a 4-byte little-endian length, then that many bytes,
+    each; 400 when the data ends early or holds more."""
     items, offset = [], 0
     while offset < len(data):
+        if len(items) == count:
+            raise bad(f"input {name!r}: binary data holds more than {count} elements, its shape")
         if offset + 4 > len(data):
             raise bad(f"input {name!r}: binary data ends inside an element's length")
         (size,) = struct.unpack_from("<I", data, offset)

@@ -59,9 +59,7 @@ def read_texts(request: InferenceRequest, rest: bytes, settings: Settings) -> li
     if [tensor.name for tensor in request.inputs] != [INPUT.name]:
         raise bad(f"expected one input named {INPUT.name!r} (BYTES, shape [n])")
     [binary] = binary_parts(request, rest)
-    texts = read_strings(request.inputs[0], binary)
-    if len(texts) > settings.max_batch_texts:
-        raise HTTPException(413, f"at most {settings.max_batch_texts} texts, not {len(texts)}")
+    texts = read_strings(request.inputs[0], binary, settings.max_batch_texts)
     for index, text in enumerate(texts):
         if len(text) > settings.max_text_chars:
             raise HTTPException(413, f"text {index}: at most {settings.max_text_chars} characters")

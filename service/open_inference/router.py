@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 
 from service.api.deps import RegistryDep, SettingsDep
+from service.api.json_route import is_json
 from service.errors import ServiceUnavailableError
 from service.open_inference.codec import parse_request
 from service.open_inference.inference import batcher_for, infer, metadata
@@ -34,6 +35,23 @@ def check_ready(request: Request, registry: Registry) -> None:
         raise ServiceUnavailableError(f"not ready: no {' or '.join(missing)} model loaded yet", 5)
     if request.app.state.draining:
         raise ServiceUnavailableError("not ready: shutting down", 5)
+
+
+def check_content_type(content_type: str, header_length: str | None) -> None:
+    """415 unless the body is JSON by its Content-Type, or binary tensor data (with its
+    Inference-Header-Content-Length) sent as application/octet-stream. No Content-Type is
+    taken as JSON: tritonclient sends none. What it refuses are the types a web page may send
+    from a browser without asking the service first (text/plain, forms)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not media or is_json(media):
+        return
+    if header_length is not None and media == "application/octet-stream":
+        return
+    raise HTTPException(
+        415,
+        "Content-Type must be application/json (or application/octet-stream with "
+        "Inference-Header-Content-Length)",
+    )
 
 
 @router.get("", response_model=ServerMetadata)
@@ -93,8 +111,9 @@ async def infer_model(
     version: str | None = None,
 ) -> Response:
     """Inference on a BYTES tensor `texts` of shape [n], in JSON or binary tensor data."""
+    check_content_type(request.headers.get("content-type", ""), inference_header_content_length)
     batcher = batcher_for(registry, name, version)
-    body, rest = parse_request(await request.body(), inference_header_content_length)
+    body, rest = parse_request(await request.body(), inference_header_content_length, settings)
     return await infer(batcher, body, rest, settings)
 
 

@@ -72,18 +72,41 @@ def test_predict_valid_request_answered_as_by_the_route(
     assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
 
 
+@pytest.fixture(scope="module")
+def routes_only(build_app: Callable[..., FastAPI], model_dir: Path) -> Iterator[TestClient]:
+    """The app without its fast path: what the routes answer."""
+    with TestClient(without_fast_path(build_app(model_dir))) as client:
+        yield client
+
+
 @pytest.mark.parametrize(
-    ("content", "status"),
-    [(b'{"text": ', 422), (b'{"text": ""}', 422), (b'{"text": "a", "top_k": 2}', 422)],
+    ("path", "content"),
+    [
+        ("/sentiment", b'{"text": '),
+        ("/sentiment", b'{"text": ""}'),
+        ("/sentiment", b'{"text": "a", "top_k": 2}'),
+        ("/sentiment", b'{"texts": [1, "", null]}'),
+        ("/sentiment", b'{"text": "caf\xe9"}'),
+        ("/sentiment", b'{"text": "ok \\ud800"}'),
+        ("/next-word", b'{"text": "a", "top_k": 1000000000000000000000000000000}'),
+    ],
 )
-def test_predict_invalid_body_handed_on_intact(
-    client: TestClient, handed_on: list, content: bytes, status: int
+def test_predict_invalid_body_answered_once_as_by_the_route(
+    client: TestClient, handed_on: list, routes_only: TestClient, path: str, content: bytes
 ) -> None:
-    response = client.post(
-        "/sentiment", content=content, headers={"content-type": "application/json"}
-    )
-    assert response.status_code == status
-    assert handed_on == [("/sentiment", content)]
+    headers = {"content-type": "application/json"}
+    fast = client.post(path, content=content, headers=headers)
+    routed = routes_only.post(path, content=content, headers=headers)
+    assert handed_on == []  # parsed and validated once, by the fast path
+    assert 400 <= fast.status_code < 500
+    assert fast.status_code == routed.status_code
+    assert fast.json() == routed.json()
+
+
+def test_predict_empty_body_handed_on(client: TestClient, handed_on: list) -> None:
+    response = client.post("/sentiment", content=b"", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert handed_on == [("/sentiment", b"")]
 
 
 def test_predict_other_content_type_handed_on(client: TestClient, handed_on: list) -> None:
