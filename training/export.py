@@ -28,6 +28,7 @@ from training.config import TrainConfig
 from training.model_card import write_model_card
 from training.models import LanguageModel, NextWordMix, next_word_probabilities
 from training.ngram_model import NgramLogits
+from training.served_lstm import ServedClassifier, ServedLanguageModel
 from training.text import (
     OOV_ID,
     ensure_nonempty,
@@ -110,10 +111,13 @@ def sentiment_module(
 ) -> keras.export.ExportArchive:
     """Raw strings → probability of positive: the logits of every reading direction averaged,
     then blended with the n-gram model's by the weights in `blend` (see `fit_blend`); plus each
-    text's `token_stats`."""
+    text's `token_stats`. The classifiers' LSTMs are served by `ServedClassifier`."""
     archive = keras.export.ExportArchive()  # see `next_word_module` on what to track
     archive.track(vectorizer)
     archive.track(ngram.counter)
+    served = {
+        direction: ServedClassifier(model, direction) for direction, model in classifiers.items()
+    }
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     @tf.autograph.experimental.do_not_convert  # plain graph code: nothing for AutoGraph to do
@@ -121,8 +125,8 @@ def sentiment_module(
         every_id = vectorizer(texts)  # every token, before the model cuts the text
         ids = review_tokens(every_id, config)
         logits = [
-            model((reverse_rows(ids) if direction == "backward" else ids).to_tensor())[:, 0]
-            for direction, model in classifiers.items()
+            classifier((reverse_rows(ids) if direction == "backward" else ids).to_tensor())
+            for direction, classifier in served.items()
         ]  # each padded only to the longest text of the batch
         blended = blend["lstm"] * tf.add_n(logits) / len(logits) + blend["ngram"] * ngram(texts)
         return {"positive_probability": tf.sigmoid(blended), **token_stats(every_id)}
@@ -150,6 +154,7 @@ def next_word_module(
     punctuation = punctuation_ids(vectorizer.get_vocabulary())
     words_only = tf.constant(1.0 - id_mask(punctuation, config.vocab_size))
     max_k = config.vocab_size - 2 - len(punctuation)  # every word but padding and [UNK]
+    hidden_states = ServedLanguageModel(language_model)
 
     @tf.function(
         input_signature=[
@@ -162,7 +167,7 @@ def next_word_module(
         every_id = vectorizer(texts)
         ids = ensure_nonempty(keep_last(every_id, config.next_word_context))
         tokens = ids.to_tensor()
-        hidden = language_model(tokens, training=False)  # (batch, time, embedding)
+        hidden = hidden_states(tokens)  # (batch, time, embedding), as language_model(tokens)
         last = ids.row_lengths()[:, None] - 1  # each text's last word: what comes after it?
         probabilities = next_word_probabilities(language_model, hidden, tokens, last, mix)[:, 0]
         probabilities *= words_only
