@@ -33,7 +33,20 @@ CAP_KEYS = {
 }
 WARMUP_TEXTS = ["a great movie", "!!! ?? 😀🎬", "zzqx qqzzx xxzq", "the plot " * 300]
 
-Prediction = float | list[tuple[str, float]]
+# The `k` asking for every word the model ranks, highest first, as a `Ranking` (completions).
+EVERY_WORD = 0
+
+
+@dataclass
+class Ranking:
+    """Every word a next-word model ranks for one text, highest probability first: UTF-8 bytes
+    (numpy `S` array, so a prefix filters them in one vectorised call) and probabilities."""
+
+    words: np.ndarray
+    probabilities: np.ndarray
+
+
+Prediction = float | list[tuple[str, float]] | Ranking
 
 
 @dataclass
@@ -69,6 +82,7 @@ class Servable:
     module: Any = field(repr=False)  # the loaded object owns the variables the signature reads
     signature: Any = field(repr=False)
     max_k: int = 1  # most next words the model can rank (its vocabulary may be small)
+    every_k: int = 1  # the `k` that gives every word it ranks (`EVERY_WORD`)
     token_cap: int = DEFAULT_TOKEN_CAP["sentiment"]  # tokens the graph reads of a text at most
     text_stats: bool = False  # whether the signature gives TEXT_STATS
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -79,6 +93,13 @@ class Servable:
         if self.name == "sentiment":
             out = self.signature(texts=batch)
             predictions = tf.reshape(out["positive_probability"], [-1]).numpy().tolist()
+        elif k == EVERY_WORD:
+            out = self.signature(texts=batch, k=tf.constant(self.every_k, dtype=tf.int32))
+            words_array = out["words"].numpy().astype("S")
+            probabilities_array = out["probabilities"].numpy()
+            predictions = [
+                Ranking(w, p) for w, p in zip(words_array, probabilities_array, strict=True)
+            ]
         else:
             out = self.signature(texts=batch, k=tf.constant(min(k, self.max_k), dtype=tf.int32))
             words = out["words"].numpy().tolist()
@@ -106,6 +127,7 @@ def load_servable(found: VersionDir, top_k: int) -> Servable:
     servable.text_stats = TEXT_STATS <= set(signature.structured_outputs)
     try:
         servable.max_k = largest_k(servable, top_k)
+        servable.every_k = every_k(servable)
         answer = servable.predict(WARMUP_TEXTS, servable.max_k)
     except Exception as exc:
         raise BrokenModelError(f"warm-up call failed: {type(exc).__name__}: {exc}") from exc
@@ -149,6 +171,23 @@ def largest_k(servable: Servable, limit: int) -> int:
     if good < limit:
         log.info("next_word version %s ranks at most %d words", servable.version, good)
     return good
+
+
+def every_k(servable: Servable) -> int:
+    """How many words the next-word model ranks at most: every word of its vocabulary when its
+    graph caps `k` itself (every export so far), else `max_k`; 1 for sentiment."""
+    if servable.name != "next_word":
+        return 1
+    size = servable.metadata.get("vocab_size")
+    if not isinstance(size, int) or size <= servable.max_k:
+        return servable.max_k
+    servable.every_k = size
+    try:
+        [ranking] = servable.predict(WARMUP_TEXTS[:1], EVERY_WORD).predictions
+    except tf.errors.InvalidArgumentError:
+        return servable.max_k
+    assert isinstance(ranking, Ranking)
+    return max(len(ranking.words), servable.max_k)
 
 
 def check_signature(name: str, signature: Any) -> None:
