@@ -81,7 +81,7 @@ class NextWordRequest(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"text": "i love this ", "top_k": 5},
+                {"text": "i love this", "top_k": 5},
                 {"text": "i loved this mov", "top_k": 3},
                 {"text": ""},
                 {"text": "i loved this ", "phrase_words": 3, "min_probability": 0.05},
@@ -90,14 +90,19 @@ class NextWordRequest(BaseModel):
     )
 
     text: TypedText = Field(
-        description="The text so far. Ending inside a word (no trailing space or punctuation), "
-        "its last word is completed; empty or only spaces: the likeliest first words."
+        description="The text so far. When it ends inside a word (no trailing space or "
+        "punctuation) and that fragment is not itself a whole word of the vocabulary, the "
+        "fragment is completed (`completing` says which); otherwise the words after the text "
+        "are predicted. Empty or only spaces: the likeliest first words of a text."
     )
     top_k: StrictInt = Field(default=5, ge=1, description="How many words to return.")
     complete: StrictBool | None = Field(
         default=None,
-        description="Complete the last word: unset, when the text ends inside a word; false, "
-        "never (the words after the text); true, always.",
+        description="Whether to complete the text's last fragment. null (default): as `text` "
+        "says ('i loved this mov' completes 'mov', 'i love this' predicts the word after "
+        "'this'). true: always complete the trailing fragment, even a whole word (what a "
+        "keyboard sends while a word is being typed; after a space it completes the empty "
+        "fragment: every word). false: always the next word.",
     )
     min_probability: float = Field(
         default=0.0,

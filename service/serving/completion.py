@@ -1,27 +1,27 @@
 """Suggestions as people type: the next word, the word being typed, the first words of a text,
 and phrases, all ranked by the next-word model's own probabilities.
 
-- A text that ends inside a word ("i loved this mov": no trailing space or punctuation) is
-  *completed*: the context before the fragment ("i loved this ") is ranked for every word of
-  the vocabulary (`EVERY_WORD`) and only the words that begin with the fragment, lower-cased as
-  the tokenizer lower-cases, are kept, in the model's order. No word extends it: no suggestion.
+- Which question a text asks (`split_fragment`): with `complete` unset, a text that ends inside
+  a word ("i loved this mov": no trailing space or punctuation) is *completed*, unless that last
+  fragment is itself a whole word of the vocabulary ("i love this"): then the words after it are
+  predicted. `complete: true` always completes the last fragment (a keyboard while a word is
+  being typed; after a space, the empty fragment: every word), `complete: false` never does.
+- A completion ranks the context before the fragment ("i loved this ") and keeps only the words
+  that begin with the fragment, lower-cased as the tokenizer lower-cases, in the model's order
+  (`Servable.complete`: in the graph when the version can, else beside it). A fragment that no
+  word of the vocabulary extends gets no suggestion, without a model call.
 - A text with no context (empty, only spaces, or only the fragment being typed) is read as
   following a sentence boundary ("."): the model's first words of a sentence.
 - Phrases: a beam search over the same model, each word's probability given the text and the
   phrase's words before it, so a phrase's probability is the product of single-word answers.
-
-This works beside the graph on any next-word SavedModel: a prefix is filtered with one
-vectorised `numpy.char.startswith` over the ranked words (about 1 ms for 20,000 words).
 """
 
 import asyncio
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from service.serving.batching import Batcher
-from service.serving.servable import EVERY_WORD, Ranking
+from service.serving.words import WordIndex
 
 # The characters the tokenizer keeps inside a word: letters, digits and apostrophes
 # (training/text.py); a text ending in one of them ends inside a word.
@@ -43,12 +43,16 @@ class Suggestions:
     context: str
 
 
-def split_fragment(text: str, complete: bool | None = None) -> tuple[str, str | None]:
+def split_fragment(
+    text: str, complete: bool | None = None, words: WordIndex | None = None
+) -> tuple[str, str | None]:
     """The context to rank and the fragment typed of the last word (None: a next word).
-    `complete`: None completes when the text ends inside a word, False never, True always
-    (a text that ends in a space completes the empty fragment: every word)."""
+    `complete`: None completes a trailing fragment unless `words` holds it as a whole word,
+    False never completes, True always (after a space: the empty fragment, every word)."""
     match = FRAGMENT.search(text) if complete is not False else None
     fragment = match.group().lstrip("'") if match else None  # a leading ' is a quote mark
+    if fragment and complete is None and words is not None and words.is_word(fragment):
+        return context_of(text), None
     if fragment:
         return context_of(text[: len(text) - len(fragment)]), fragment
     if complete:
@@ -61,18 +65,6 @@ def context_of(text: str) -> str:
     return text if text.strip() else START
 
 
-def completions(ranking: Ranking, fragment: str, k: int, min_probability: float = 0.0) -> Pairs:
-    """The `k` likeliest words of `ranking` that begin with `fragment` (case-insensitive)."""
-    prefix = fragment.lower().encode("utf-8")
-    keep = np.char.startswith(ranking.words, prefix)
-    keep &= ranking.probabilities >= min_probability
-    chosen = np.flatnonzero(keep)[:k]
-    return [
-        (ranking.words[i].decode("utf-8", "replace"), float(ranking.probabilities[i]))
-        for i in chosen
-    ]
-
-
 async def suggest(
     batcher: Batcher,
     text: str,
@@ -81,14 +73,16 @@ async def suggest(
     min_probability: float = 0.0,
 ) -> Suggestions:
     """The `k` suggestions for `text`: completions of its last word, or its next words."""
-    context, fragment = split_fragment(text, complete)
+    words = batcher.servable.words
+    context, fragment = split_fragment(text, complete, words)
     if fragment is None:
-        [pairs] = await batcher.predict([context], k)
-        words = [(w, p) for w, p in pairs if p >= min_probability]  # type: ignore[union-attr]
-        return Suggestions(words, None, context)
-    [ranking] = await batcher.predict([context], EVERY_WORD)
-    assert isinstance(ranking, Ranking)
-    return Suggestions(completions(ranking, fragment, k, min_probability), fragment, context)
+        [found] = await batcher.predict([context], k)
+    elif words is not None and not words.count(fragment):
+        found = []  # no word starts with it: nothing to rank
+    else:
+        [found] = await batcher.predict([context], k, [fragment])
+    kept = [(w, p) for w, p in found if p >= min_probability]  # type: ignore[union-attr]
+    return Suggestions(kept, fragment, context)
 
 
 async def phrases(
