@@ -18,6 +18,7 @@ from service.api.schemas import (
     Explanation,
     NextWordRequest,
     NextWordResponse,
+    PhraseProbability,
     SentimentBatchResponse,
     SentimentRequest,
     SentimentResponse,
@@ -27,6 +28,7 @@ from service.api.schemas import (
 )
 from service.explain.occlusion import Explained, Explainer
 from service.serving.batching import Batcher
+from service.serving.completion import phrases, suggest
 from service.serving.registry import Registry
 
 
@@ -90,9 +92,16 @@ async def answer_next_word(body: NextWordRequest, state: State) -> NextWordRespo
     check_limits(state.settings, body)
     registry: Registry = state.registry
     batcher = registry.get("next_word")
-    [pairs] = await batcher.predict([body.text], body.top_k)
-    predictions = [
-        WordProbability(word=word, probability=round(p, 6))
-        for word, p in pairs  # type: ignore[union-attr]
-    ]
-    return NextWordResponse(predictions=predictions, model_version=batcher.servable.version)
+    k, least = body.top_k, body.min_probability
+    found = await suggest(batcher, body.text, k, body.complete, least)
+    predictions = [WordProbability(word=w, probability=round(p, 6)) for w, p in found.words]
+    answer = NextWordResponse(
+        predictions=predictions, completing=found.completing, model_version=batcher.servable.version
+    )
+    if body.phrase_words is not None:
+        ranked = await phrases(batcher, found, body.phrase_words, k, least)
+        answer.phrases = [
+            PhraseProbability(words=words, text=" ".join(words), probability=round(p, 6))
+            for words, p in ranked
+        ]
+    return answer

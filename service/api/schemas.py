@@ -34,6 +34,14 @@ def check_text(text: str) -> str:
 Text = Annotated[StrictStr, AfterValidator(check_text)]
 
 
+def check_encodable(text: str) -> str:
+    """A text (maybe empty) must be encodable as UTF-8."""
+    return check_text(text) if text.strip() else text
+
+
+TypedText = Annotated[StrictStr, AfterValidator(check_encodable)]
+
+
 class SentimentRequest(BaseModel):
     """One text or a batch of texts, not both."""
 
@@ -67,14 +75,48 @@ class SentimentRequest(BaseModel):
 
 
 class NextWordRequest(BaseModel):
-    """A text and how many candidate next words to return."""
+    """A text as typed so far and how many suggestions to return."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"text": "i love this", "top_k": 5}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": "i love this", "top_k": 5},
+                {"text": "i loved this mov", "top_k": 3},
+                {"text": ""},
+                {"text": "i loved this ", "phrase_words": 3, "min_probability": 0.05},
+            ]
+        },
     )
 
-    text: Text = Field(description="The text to continue.")
+    text: TypedText = Field(
+        description="The text so far. When it ends inside a word (no trailing space or "
+        "punctuation) and that fragment is not itself a whole word of the vocabulary, the "
+        "fragment is completed (`completing` says which); otherwise the words after the text "
+        "are predicted. Empty or only spaces: the likeliest first words of a text."
+    )
     top_k: StrictInt = Field(default=5, ge=1, description="How many words to return.")
+    complete: StrictBool | None = Field(
+        default=None,
+        description="Whether to complete the text's last fragment. null (default): as `text` "
+        "says ('i loved this mov' completes 'mov', 'i love this' predicts the word after "
+        "'this'). true: always complete the trailing fragment, even a whole word (what a "
+        "keyboard sends while a word is being typed; after a space it completes the empty "
+        "fragment: every word). false: always the next word.",
+    )
+    min_probability: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Leave out suggestions (and phrases) less likely than this: fewer or none.",
+    )
+    phrase_words: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=3,
+        description="Also return `phrases`: continuations of up to this many words.",
+    )
 
 
 def check_limits(settings: Settings, request: SentimentRequest | NextWordRequest) -> None:
@@ -184,10 +226,28 @@ class WordProbability(BaseModel):
     probability: float = Field(ge=0, le=1, examples=[0.21])
 
 
+class PhraseProbability(BaseModel):
+    """A continuation of several words and its probability: the product of each word's
+    probability given the text and the phrase's words before it."""
+
+    words: list[str] = Field(examples=[["movie", "is"]])
+    text: str = Field(examples=["movie is"], description="The words joined by spaces.")
+    probability: float = Field(ge=0, le=1, examples=[0.012])
+
+
 class NextWordResponse(BaseModel):
-    """The `top_k` likeliest next words, highest probability first."""
+    """The `top_k` likeliest suggestions, highest probability first."""
 
     predictions: list[WordProbability]
+    completing: str | None = Field(
+        default=None,
+        examples=["mov"],
+        description="The fragment the predictions complete (each starts with it, "
+        "case-insensitively); null: they are the words after the text.",
+    )
+    phrases: list[PhraseProbability] | None = Field(
+        default=None, description="With `phrase_words`: the likeliest continuations."
+    )
     model_version: str = Field(examples=["3"])
 
 

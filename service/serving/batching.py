@@ -7,7 +7,8 @@ their texts by length into model calls of similar length (the graph pads a call 
 text) and runs them in that thread, off the event loop. Short texts run in two calls side by
 side, so that the model computes one while the event loop answers the other's requests and reads
 the next; long texts wait for the model to be free, since one call of them already keeps both
-cores busy. Next-word requests with different `top_k` share a call run with the largest.
+cores busy. Next-word requests with different `top_k` share a call run with the largest;
+completions (each text with the prefix its words must start with) get calls of their own.
 """
 
 import asyncio
@@ -33,6 +34,7 @@ class Job:
     texts: list[str]
     k: int
     future: asyncio.Future[list[Prediction]]
+    prefixes: list[str] | None = None  # completions: the prefix of each text's words
     enqueued: float = field(default_factory=time.perf_counter)
     results: list[Prediction | Exception | None] = field(init=False)
     remaining: int = field(init=False)
@@ -126,9 +128,12 @@ class Batcher:
         if self.drift is not None:
             self.drift.close()
 
-    async def predict(self, texts: list[str], k: int = 1) -> list[Prediction]:
-        """Predictions for `texts` in order; 503 when the queue is full or time runs out."""
-        future = self._submit(texts, k)
+    async def predict(
+        self, texts: list[str], k: int = 1, prefixes: list[str] | None = None
+    ) -> list[Prediction]:
+        """Predictions for `texts` in order (with `prefixes`: only the next words that start
+        with each text's prefix); 503 when the queue is full or time runs out."""
+        future = self._submit(texts, k, prefixes)
         try:
             return await asyncio.wait_for(future, self._settings.request_timeout_seconds)
         except TimeoutError:
@@ -138,14 +143,16 @@ class Batcher:
                 f"{self._settings.request_timeout_seconds:g} s; retry later"
             ) from None
 
-    def _submit(self, texts: list[str], k: int) -> asyncio.Future[list[Prediction]]:
+    def _submit(
+        self, texts: list[str], k: int, prefixes: list[str] | None
+    ) -> asyncio.Future[list[Prediction]]:
         if self._closing or self._worker is None or self._worker.done():
             self._reject("stopped")
             raise ServiceUnavailableError(f"{self.servable.name} model is being replaced; retry")
         if self._queued_texts + len(texts) > self._settings.queue_max_texts:
             self._reject("queue_full")
             raise ServiceUnavailableError(f"{self.servable.name} queue is full; retry later")
-        job = Job(texts, k, asyncio.get_running_loop().create_future())
+        job = Job(texts, k, asyncio.get_running_loop().create_future(), prefixes)
         self._queue.append(job)
         self._count_queued(len(texts))
         self._wakeup.set()
@@ -234,35 +241,54 @@ class Batcher:
                     job.future.set_exception(ModelCallError(f"{self.servable.name} batch failed"))
 
     async def _serve(self, jobs: list[Job]) -> None:
-        settings = self._settings
         started = time.perf_counter()
         for job in jobs:
             self._queue_wait.observe(started - job.enqueued)
         self._batch_requests.observe(len(jobs))
+        if plain := [job for job in jobs if job.prefixes is None]:
+            await self._serve_group(plain, max(job.k for job in plain), False)
+        if completions := [job for job in jobs if job.prefixes is not None]:
+            await self._serve_group(completions, max(job.k for job in completions), True)
+
+    async def _serve_group(self, jobs: list[Job], k: int, completing: bool) -> None:
+        settings = self._settings
         slots = [(job, i) for job in jobs for i in range(len(job.texts))]
         cap = self.servable.token_cap
         lengths = [min(job.words[i], cap) for job, i in slots]
-        k = max(job.k for job in jobs)
         ratio, slack = settings.batch_length_ratio, settings.batch_length_slack
         most_texts, most_words = settings.batch_max_texts, settings.batch_max_words
         for call in plan_calls(lengths, most_texts, most_words, ratio, slack):
             self._batch_size.observe(len(call))
             self._padding.observe(padding_share([lengths[s] for s in call]))
-            predictions = await self._call([slots[s][0].texts[slots[s][1]] for s in call], k)
+            texts = [slots[s][0].texts[slots[s][1]] for s in call]
+            prefixes = None
+            if completing:
+                prefixes = [slots[s][0].prefixes[slots[s][1]] for s in call]  # type: ignore[index]
+            predictions = await self._call(texts, k, prefixes)
             for s, prediction in zip(call, predictions, strict=True):
                 job, index = slots[s]
                 job.deliver(index, prediction)
 
-    async def _call(self, texts: list[str], k: int) -> list[Prediction | Exception]:
+    async def _call(
+        self, texts: list[str], k: int, prefixes: list[str] | None = None
+    ) -> list[Prediction | Exception]:
         """One model call in the worker thread; if it fails, each text alone, to isolate it."""
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
+        servable = self.servable
         try:
-            answer = await loop.run_in_executor(self._executor, self.servable.predict, texts, k)
+            if prefixes is None:
+                answer = await loop.run_in_executor(self._executor, servable.predict, texts, k)
+            else:
+                run = servable.complete
+                answer = await loop.run_in_executor(self._executor, run, texts, prefixes, k)
         except Exception:
             if len(texts) > 1:
                 log.warning("model call of %d texts failed; retrying one by one", len(texts))
-                return [p for text in texts for p in await self._call([text], k)]
+                alone = [
+                    (t, None if prefixes is None else [prefixes[i]]) for i, t in enumerate(texts)
+                ]
+                return [p for t, pre in alone for p in await self._call([t], k, pre)]
             log.exception("%s model call failed", self.servable.name)
             return [ModelCallError(f"{self.servable.name} model call failed")]
         finally:

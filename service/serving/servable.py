@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from service.serving.store import VersionDir, read_metadata
+from service.serving.words import WordIndex
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,11 @@ CAP_KEYS = {
     "next_word": ("next_word_context",),
 }
 WARMUP_TEXTS = ["a great movie", "!!! ?? 😀🎬", "zzqx qqzzx xxzq", "the plot " * 300]
+
+# The next-word signature that ranks only the words starting with a prefix, when a version has
+# it (model/README.md): inputs `texts`, `prefixes`, `k`; outputs as `serving_default` plus `count`.
+COMPLETE_SIGNATURE = "complete"
+COMPLETE_INPUTS = {"texts": tf.string, "prefixes": tf.string, "k": tf.int32}
 
 Prediction = float | list[tuple[str, float]]
 
@@ -69,6 +75,9 @@ class Servable:
     module: Any = field(repr=False)  # the loaded object owns the variables the signature reads
     signature: Any = field(repr=False)
     max_k: int = 1  # most next words the model can rank (its vocabulary may be small)
+    every_k: int = 1  # the `k` that gives every word it ranks (completions beside the graph)
+    words: WordIndex | None = None  # the words it suggests, for completions
+    completer: Any = field(default=None, repr=False)  # its `complete` signature, if it has one
     token_cap: int = DEFAULT_TOKEN_CAP["sentiment"]  # tokens the graph reads of a text at most
     text_stats: bool = False  # whether the signature gives TEXT_STATS
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -81,15 +90,48 @@ class Servable:
             predictions = tf.reshape(out["positive_probability"], [-1]).numpy().tolist()
         else:
             out = self.signature(texts=batch, k=tf.constant(min(k, self.max_k), dtype=tf.int32))
-            words = out["words"].numpy().tolist()
-            probabilities = out["probabilities"].numpy().tolist()
-            predictions = [
-                [(w.decode("utf-8", "replace"), p) for w, p in zip(ws, ps, strict=True)]
-                for ws, ps in zip(words, probabilities, strict=True)
-            ]
+            predictions = pairs(out["words"].numpy(), out["probabilities"].numpy())
+        return self._output(predictions, out)
+
+    def complete(self, texts: list[str], prefixes: list[str], k: int) -> ModelOutput:
+        """Next word: the top `k` (word, probability) of the words that start with each text's
+        prefix (lower-cased; maybe fewer than `k`, maybe none). In the graph when the version
+        has the `complete` signature, else beside it: every word ranked, then filtered."""
+        batch = tf.constant(texts, dtype=tf.string)
+        wanted = tf.constant([p.lower() for p in prefixes], dtype=tf.string)
+        if self.completer is not None:
+            size = tf.constant(min(k, self.max_k), dtype=tf.int32)
+            out = self.completer(texts=batch, prefixes=wanted, k=size)
+            counts = out["count"].numpy()
+            found = pairs(out["words"].numpy(), out["probabilities"].numpy())
+            return self._output([row[:n] for row, n in zip(found, counts, strict=True)], out)
+        out = self.signature(texts=batch, k=tf.constant(self.every_k, dtype=tf.int32))
+        ranked = out["words"]
+        # The first bytes of every ranked word against the prefix, in TensorFlow's own loop:
+        # converting 20,000 words to Python strings per text would cost more than the model.
+        lengths = tf.broadcast_to(tf.strings.length(wanted)[:, None], tf.shape(ranked))
+        starts = tf.strings.substr(ranked, tf.zeros_like(lengths), lengths)
+        keep = tf.equal(starts, wanted[:, None]).numpy()
+        probabilities = out["probabilities"].numpy()
+        predictions = []
+        for row, mask in enumerate(keep):
+            chosen = np.flatnonzero(mask)[:k]
+            words = tf.gather(ranked[row], chosen).numpy()
+            predictions.extend(pairs(words[None], probabilities[row, chosen][None]))
+        return self._output(predictions, out)
+
+    def _output(self, predictions: list[Prediction], out: dict[str, tf.Tensor]) -> ModelOutput:
         if not self.text_stats:
             return ModelOutput(predictions)
         return ModelOutput(predictions, out["token_count"].numpy(), out["oov_count"].numpy())
+
+
+def pairs(words: np.ndarray, probabilities: np.ndarray) -> list[Prediction]:
+    """Each row's (word, probability) pairs, words decoded from UTF-8."""
+    return [
+        [(w.decode("utf-8", "replace"), p) for w, p in zip(ws, ps, strict=True)]
+        for ws, ps in zip(words.tolist(), probabilities.tolist(), strict=True)
+    ]
 
 
 def load_servable(found: VersionDir, top_k: int) -> Servable:
@@ -106,6 +148,8 @@ def load_servable(found: VersionDir, top_k: int) -> Servable:
     servable.text_stats = TEXT_STATS <= set(signature.structured_outputs)
     try:
         servable.max_k = largest_k(servable, top_k)
+        servable.every_k, servable.words = every_word(servable)
+        servable.completer = completer(servable)
         answer = servable.predict(WARMUP_TEXTS, servable.max_k)
     except Exception as exc:
         raise BrokenModelError(f"warm-up call failed: {type(exc).__name__}: {exc}") from exc
@@ -149,6 +193,38 @@ def largest_k(servable: Servable, limit: int) -> int:
     if good < limit:
         log.info("next_word version %s ranks at most %d words", servable.version, good)
     return good
+
+
+def every_word(servable: Servable) -> tuple[int, WordIndex | None]:
+    """The `k` that ranks every word the next-word model suggests (every word of its vocabulary
+    when its graph caps `k` itself, as every export does; else `max_k`) and those words;
+    1 and None for sentiment."""
+    if servable.name != "next_word":
+        return 1, None
+    size = servable.metadata.get("vocab_size")
+    k = size if isinstance(size, int) and size > servable.max_k else servable.max_k
+    try:
+        out = servable.signature(texts=tf.constant(WARMUP_TEXTS[:1]), k=tf.constant(k, tf.int32))
+    except tf.errors.InvalidArgumentError:
+        k = servable.max_k
+        out = servable.signature(texts=tf.constant(WARMUP_TEXTS[:1]), k=tf.constant(k, tf.int32))
+    words = [w.decode("utf-8", "replace") for w in out["words"].numpy()[0].tolist()]
+    return max(len(words), servable.max_k), WordIndex.of(words)
+
+
+def completer(servable: Servable) -> Any:
+    """The version's `complete` signature when it takes and gives what the service reads."""
+    signature = servable.module.signatures.get(COMPLETE_SIGNATURE)
+    if signature is None:
+        return None
+    _, inputs = signature.structured_input_signature
+    outputs = set(signature.structured_outputs)
+    if {key: spec.dtype for key, spec in inputs.items()} != COMPLETE_INPUTS or not (
+        SIGNATURE_OUTPUTS["next_word"] | {"count"}
+    ) <= outputs:
+        log.warning("next_word version %s: unusable %s signature", servable.version, "complete")
+        return None
+    return signature
 
 
 def check_signature(name: str, signature: Any) -> None:

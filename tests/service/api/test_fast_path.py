@@ -16,6 +16,9 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ("/sentiment", {"texts": ["dull and far too long", "funny, moving and beautifully shot"]}),
     ("/next-word", {"text": "the plot was", "top_k": 3}),
     ("/next-word", {"text": "i loved this"}),
+    ("/next-word", {"text": "i loved this mov", "complete": None, "top_k": 3}),
+    ("/next-word", {"text": "the movie w", "complete": True, "min_probability": 0.001}),
+    ("/next-word", {"text": "", "phrase_words": 2, "top_k": 2}),
 ]
 
 

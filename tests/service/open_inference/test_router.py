@@ -46,7 +46,7 @@ def test_read_model_metadata(client: TestClient) -> None:
     body = response.json()
     assert body["versions"] == ["1"]
     assert body["inputs"] == [{"name": "texts", "datatype": "BYTES", "shape": [-1]}]
-    assert [o["name"] for o in body["outputs"]] == ["words", "probabilities"]
+    assert [o["name"] for o in body["outputs"]] == ["words", "probabilities", "completing"]
     assert client.get("/v2/models/next_word/versions/1").json() == body
 
 
@@ -86,8 +86,9 @@ def test_infer_next_word_equals_native(client: TestClient) -> None:
     body = {"inputs": [bytes_tensor(TEXTS)], "parameters": {"top_k": 3}, "model_name": "x"}
     response = infer(client, "next_word", body)
     assert response.status_code == 200
-    words, probabilities = response.json()["outputs"]
+    words, probabilities, completing = response.json()["outputs"]
     assert (words["shape"], probabilities["shape"]) == ([2, 3], [2, 3])
+    assert completing == {"name": "completing", "datatype": "BYTES", "shape": [2], "data": ["", ""]}
     for i, text in enumerate(TEXTS):
         native = client.post("/next-word", json={"text": text, "top_k": 3}).json()
         assert words["data"][3 * i : 3 * i + 3] == [p["word"] for p in native["predictions"]]
@@ -102,10 +103,10 @@ def test_infer_binary_in_and_out(client: TestClient) -> None:
     assert response.headers["content-type"] == "application/octet-stream"
     size = int(response.headers["inference-header-content-length"])
     head, data = json.loads(response.content[:size]), response.content[size:]
-    words, probabilities = head["outputs"]
+    words, probabilities, _ = head["outputs"]
     assert "data" not in words and words["shape"] == [2, 2]
     word_bytes = data[: words["parameters"]["binary_data_size"]]
-    floats = np.frombuffer(data[len(word_bytes) :], dtype="<f4")
+    floats = np.frombuffer(data[len(word_bytes) :][:16], dtype="<f4")
     assert len(floats) == 4 and probabilities["parameters"]["binary_data_size"] == 16
     first = struct.unpack_from("<I", word_bytes)[0]
     json_answer = infer(
@@ -140,12 +141,25 @@ BAD_REQUESTS = [
     ({"inputs": [{**bytes_tensor(TEXTS), "shape": [3]}]}, "holds 2 elements"),
     ({"inputs": [{**bytes_tensor(TEXTS), "shape": [1, 2]}]}, "shape [n]"),
     ({"inputs": [{**bytes_tensor(TEXTS), "data": [1, 2]}]}, "UTF-8 string"),
-    ({"inputs": [bytes_tensor(["   "])]}, "empty"),
+    ({"inputs": [bytes_tensor(TEXTS)], "parameters": {"complete": "yes"}}, "complete"),
+    ({"inputs": [bytes_tensor(TEXTS)], "parameters": {"min_probability": 2}}, "min_probability"),
+    ({"inputs": [bytes_tensor(TEXTS)], "parameters": {"phrase_words": 4}}, "phrase_words"),
     ({"inputs": [bytes_tensor(TEXTS)], "parameters": {"top_k": 0}}, "top_k"),
     ({"inputs": [bytes_tensor(TEXTS)], "parameters": {"top_k": True}}, "top_k"),
     ({"inputs": [bytes_tensor(TEXTS)], "outputs": [{"name": "labels"}]}, "unknown output"),
     ({"inputs": [{k: v for k, v in bytes_tensor(TEXTS).items() if k != "data"}]}, "no data"),
 ]
+
+
+def test_infer_empty_text(client: TestClient) -> None:
+    body = {"inputs": [bytes_tensor(["   "])]}
+    refused = infer(client, "sentiment", body)
+    assert refused.status_code == 400 and "empty" in refused.json()["error"]
+    first_words = infer(client, "next_word", body)
+    assert first_words.status_code == 200
+    words = first_words.json()["outputs"][0]
+    native = client.post("/next-word", json={"text": "   "}).json()["predictions"]
+    assert words["data"] == [p["word"] for p in native] and native
 
 
 @pytest.mark.parametrize(("body", "message"), BAD_REQUESTS)

@@ -89,9 +89,22 @@ def test_predict_next_word_top_k_prefix(client: TestClient) -> None:
 
 @pytest.mark.parametrize("text", ODD_TEXTS)
 def test_predict_next_word_without_known_words(client: TestClient, text: str) -> None:
-    response = client.post("/next-word", json={"text": text, "top_k": 2})
+    response = client.post("/next-word", json={"text": text, "top_k": 2, "complete": False})
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == 2
+
+
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_predict_next_word_without_known_words_completes_or_predicts(
+    client: TestClient, text: str
+) -> None:
+    body = client.post("/next-word", json={"text": text, "top_k": 2}).json()
+    fragment = body["completing"]
+    if fragment is None:
+        assert len(body["predictions"]) == 2
+    else:
+        assert text.endswith(fragment)
+        assert all(p["word"].startswith(fragment.lower()) for p in body["predictions"])
 
 
 def test_predict_sentiment_not_ready(empty_client: TestClient) -> None:

@@ -1,0 +1,120 @@
+"""Suggestions as people type: the next word, the word being typed, the first words of a text,
+and phrases, all ranked by the next-word model's own probabilities.
+
+- Which question a text asks (`split_fragment`): with `complete` unset, a text that ends inside
+  a word ("i loved this mov": no trailing space or punctuation) is *completed*, unless that last
+  fragment is itself a whole word of the vocabulary ("i love this"): then the words after it are
+  predicted. `complete: true` always completes the last fragment (a keyboard while a word is
+  being typed; after a space, the empty fragment: every word), `complete: false` never does.
+- A completion ranks the context before the fragment ("i loved this ") and keeps only the words
+  that begin with the fragment, lower-cased as the tokenizer lower-cases, in the model's order
+  (`Servable.complete`: in the graph when the version can, else beside it). A fragment that no
+  word of the vocabulary extends gets no suggestion, without a model call.
+- A text with no context (empty, only spaces, or only the fragment being typed) is read as
+  following a sentence boundary ("."): the model's first words of a sentence.
+- Phrases: a beam search over the same model, each word's probability given the text and the
+  phrase's words before it, so a phrase's probability is the product of single-word answers.
+"""
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from service.serving.batching import Batcher
+from service.serving.words import WordIndex
+
+# The characters the tokenizer keeps inside a word: letters, digits and apostrophes
+# (training/text.py); a text ending in one of them ends inside a word.
+FRAGMENT = re.compile(r"(?:[^\W_]|')+\Z")
+# What the model reads before the first word of a text: it predicts what starts a sentence.
+START = "."
+# Words kept at each step of the phrase beam search.
+BEAM = 4
+
+Pairs = list[tuple[str, float]]
+
+
+@dataclass
+class Suggestions:
+    """The words suggested for a text, and the fragment they complete (None: next words)."""
+
+    words: Pairs
+    completing: str | None
+    context: str
+
+
+def split_fragment(
+    text: str, complete: bool | None = None, words: WordIndex | None = None
+) -> tuple[str, str | None]:
+    """The context to rank and the fragment typed of the last word (None: a next word).
+    `complete`: None completes a trailing fragment unless `words` holds it as a whole word,
+    False never completes, True always (after a space: the empty fragment, every word)."""
+    match = FRAGMENT.search(text) if complete is not False else None
+    fragment = match.group().lstrip("'") if match else None  # a leading ' is a quote mark
+    if fragment and complete is None and words is not None and words.is_word(fragment):
+        return context_of(text), None
+    if fragment:
+        return context_of(text[: len(text) - len(fragment)]), fragment
+    if complete:
+        return context_of(text), ""
+    return context_of(text), None
+
+
+def context_of(text: str) -> str:
+    """The text the model reads: a sentence boundary when nothing precedes the word."""
+    return text if text.strip() else START
+
+
+async def suggest(
+    batcher: Batcher,
+    text: str,
+    k: int,
+    complete: bool | None = None,
+    min_probability: float = 0.0,
+) -> Suggestions:
+    """The `k` suggestions for `text`: completions of its last word, or its next words."""
+    words = batcher.servable.words
+    context, fragment = split_fragment(text, complete, words)
+    if fragment is None:
+        [found] = await batcher.predict([context], k)
+    elif words is not None and not words.count(fragment):
+        found = []  # no word starts with it: nothing to rank
+    else:
+        [found] = await batcher.predict([context], k, [fragment])
+    kept = [(w, p) for w, p in found if p >= min_probability]  # type: ignore[union-attr]
+    return Suggestions(kept, fragment, context)
+
+
+async def phrases(
+    batcher: Batcher, first: Suggestions, length: int, k: int, min_probability: float = 0.0
+) -> list[tuple[list[str], float]]:
+    """The `k` likeliest phrases of up to `length` words that start with one of `first`'s
+    words, by beam search: each step extends the `BEAM` best phrases by their `BEAM` likeliest
+    next words, all texts of a step in one batcher request."""
+    beam: list[tuple[list[str], float]] = [([w], p) for w, p in first.words[:BEAM]]
+    for _ in range(length - 1):
+        if not beam:
+            break
+        texts = [join(first.context, words) for words, _ in beam]
+        answers = await batcher.predict(texts, BEAM)
+        extended = [
+            ([*words, word], p * q)
+            for (words, p), pairs in zip(beam, answers, strict=True)
+            for word, q in pairs  # type: ignore[union-attr]
+        ]
+        beam = sorted(extended, key=lambda phrase: -phrase[1])[:BEAM]
+    ranked = sorted(beam, key=lambda phrase: -phrase[1])
+    return [(words, p) for words, p in ranked if p >= min_probability][:k]
+
+
+def join(context: str, words: list[str]) -> str:
+    """The context followed by the phrase's words, as a person would have typed them."""
+    separator = "" if context[-1:].isspace() else " "
+    return context + separator + " ".join(words) + " "
+
+
+async def suggest_many(
+    batcher: Batcher, texts: list[str], k: int, complete: bool | None = None
+) -> list[Suggestions]:
+    """`suggest` for each text, side by side: they share the batcher's calls."""
+    return list(await asyncio.gather(*(suggest(batcher, t, k, complete) for t in texts)))
