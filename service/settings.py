@@ -19,6 +19,14 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     cors_origins: Annotated[list[str], NoDecode] = []  # comma-separated; empty: CORS off
 
+    # API keys (service.api.auth, docs/security.md): with any set, every route but /health,
+    # /ready, /v2/health/* and the playground page needs `Authorization: Bearer <key>`.
+    # API_KEYS is comma-separated; API_KEYS_FILE holds a key a line, or `sha256:<hex>` of one;
+    # METRICS_API_KEYS, when set, are the only keys /metrics takes (a scraper's).
+    api_keys: Annotated[list[str], NoDecode] = []
+    api_keys_file: Path | None = None
+    metrics_api_keys: Annotated[list[str], NoDecode] = []
+
     # Input limits (422 beyond them; 413 for a body over max_body_bytes, where 0 means room for
     # a full batch of maximal texts of 4-byte characters).
     max_text_chars: int = Field(default=20_000, ge=1)
@@ -96,11 +104,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def split_origins(cls, data: dict) -> dict:
-        """Accept CORS_ORIGINS as a comma-separated string."""
-        origins = data.get("cors_origins") if isinstance(data, dict) else None
-        if isinstance(origins, str):
-            data["cors_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
+    def split_lists(cls, data: dict) -> dict:
+        """Accept CORS_ORIGINS, API_KEYS and METRICS_API_KEYS as comma-separated strings."""
+        for name in ("cors_origins", "api_keys", "metrics_api_keys"):
+            value = data.get(name) if isinstance(data, dict) else None
+            if isinstance(value, str):
+                data[name] = [item.strip() for item in value.split(",") if item.strip()]
         return data
 
     @model_validator(mode="after")

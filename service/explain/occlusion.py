@@ -24,6 +24,7 @@ from service.errors import ModelCallError, ServiceUnavailableError
 from service.explain.units import Unit, group_units, split_units, without
 from service.monitoring.metrics import Metrics
 from service.serving.servable import Servable
+from service.serving.tokens import count_tokens
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,13 +99,14 @@ class Explainer:
         self, servable: Servable, text: str, busy: Callable[[], bool]
     ) -> Explained:
         units, size, copies = occlusion_copies(text, self._settings.explain_max_units)
-        probabilities = await self._predict(servable, copies, len(units) * size, busy)
+        tokens = count_tokens(text, servable.token_cap)  # each copy is at most as long
+        probabilities = await self._predict(servable, copies, tokens, busy)
         return weigh(units, size, probabilities)
 
     async def _predict(
         self, servable: Servable, texts: list[str], words: int, busy: Callable[[], bool]
     ) -> list[float]:
-        """The model's probabilities for `texts` (all about `words` long), in calls of at most
+        """The model's probabilities for `texts` (each at most `words` tokens), in calls of at most
         `explain_call_words` padded words, one after the other in this explainer's threads."""
         loop = asyncio.get_running_loop()
         if self._executor is None:

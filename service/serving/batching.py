@@ -22,6 +22,7 @@ from service.errors import ModelCallError, ServiceUnavailableError
 from service.monitoring.drift import DriftMonitor
 from service.monitoring.metrics import Metrics
 from service.serving.servable import Prediction, Servable
+from service.serving.tokens import count_tokens
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,16 +36,17 @@ class Job:
     k: int
     future: asyncio.Future[list[Prediction]]
     prefixes: list[str] | None = None  # completions: the prefix of each text's words
+    token_cap: int = 8192  # tokens the model reads of a text at most
     enqueued: float = field(default_factory=time.perf_counter)
     results: list[Prediction | Exception | None] = field(init=False)
     remaining: int = field(init=False)
-    # Whitespace word count of each text: it stands in for the token count the graph pads to.
+    # Each text's tokens as the graph splits them (up to the cap): what a call pads to.
     words: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.results = [None] * len(self.texts)
         self.remaining = len(self.texts)
-        self.words = [text.count(" ") + 1 for text in self.texts]
+        self.words = [count_tokens(text, self.token_cap) for text in self.texts]
 
     def deliver(self, index: int, prediction: Prediction | Exception) -> None:
         """Store one text's prediction; resolve the future once every text has one."""
@@ -152,7 +154,8 @@ class Batcher:
         if self._queued_texts + len(texts) > self._settings.queue_max_texts:
             self._reject("queue_full")
             raise ServiceUnavailableError(f"{self.servable.name} queue is full; retry later")
-        job = Job(texts, k, asyncio.get_running_loop().create_future(), prefixes)
+        future = asyncio.get_running_loop().create_future()
+        job = Job(texts, k, future, prefixes, self.servable.token_cap)
         self._queue.append(job)
         self._count_queued(len(texts))
         self._wakeup.set()
