@@ -136,7 +136,8 @@ async function update() {
   try {
     const [sentiment, nextWord] = await Promise.all([
       post("sentiment", { text, explain: true }, controller.signal),
-      post("next-word", { text, top_k: TOP_K }, controller.signal),
+      // The playground appends the next word; completing a typed word is the API's (`complete`).
+      post("next-word", { text, top_k: TOP_K, complete: false }, controller.signal),
     ]);
     showSentiment(sentiment);
     showWords(text, sentiment.explanation);

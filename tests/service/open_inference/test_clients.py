@@ -84,10 +84,11 @@ def test_client_next_word_equals_native(answers: dict, server: Server, client: s
 def test_triton_model_metadata(answers: dict) -> None:
     metadata = answers["tritonclient_json"]["metadata"]
     assert metadata["versions"] == ["1"]
-    assert [o["datatype"] for o in metadata["outputs"]] == ["BYTES", "FP32"]
+    # words, probabilities and what each text completed
+    assert [o["datatype"] for o in metadata["outputs"]] == ["BYTES", "FP32", "BYTES"]
     assert answers["tritonclient_binary"]["next_word"]["version"] == "1"
 
 
 def test_triton_binary_outputs_came_in_binary(answers: dict) -> None:
-    assert answers["tritonclient_binary"]["next_word"]["binary"] == [True, True]
+    assert answers["tritonclient_binary"]["next_word"]["binary"] == [True, True, True]
     assert answers["tritonclient_json"]["next_word"]["binary"] == [False, False]

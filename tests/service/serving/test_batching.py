@@ -89,7 +89,11 @@ def test_predict_next_word_mixed_top_k_share_a_call(serve: Callable, gate: Any) 
     out: list = []
     with serve(model_calls_in_flight=1) as client:
         gate.hold(client.app.state.registry.get("next_word").servable)
-        threads = [post_in_thread(client, "/next-word", {"text": "hold the worker"}, out)]
+        threads = [
+            post_in_thread(
+                client, "/next-word", {"text": "hold the worker", "complete": False}, out
+            )
+        ]
         assert gate.entered.wait(10)
         for k in (1, 4, 2):
             body = {"text": "the plot was", "top_k": k}
