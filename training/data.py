@@ -142,7 +142,7 @@ def _read_imdb_archive(path: Path) -> Corpus:
                     urls[url_list.groups()] = content.splitlines()
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise DataError(f"{path}: damaged or not a tar archive ({error})") from error
-    return _assemble_imdb(reviews, urls, str(path), _file_sha256(path))
+    return _assemble_imdb(reviews, urls, str(path), file_sha256(path))
 
 
 def _read_imdb_directory(path: Path) -> Corpus:
@@ -205,7 +205,7 @@ def _read_table(path: Path, columns: Columns) -> Corpus:
     ]
     return Corpus(
         str(path),
-        _file_sha256(path),
+        file_sha256(path),
         table.texts,
         labels,
         groups,
@@ -286,7 +286,7 @@ def load_test_file(path: Path, columns: Columns, labels: LabelMap) -> TestSet:
                 f"data's labels ({labels.known()})"
             )
         found.append(label)
-    return TestSet(str(path), _file_sha256(path), table.texts, np.array(found, np.int64))
+    return TestSet(str(path), file_sha256(path), table.texts, np.array(found, np.int64))
 
 
 def _check_labels(corpus: Corpus, path: Path) -> None:
@@ -307,7 +307,7 @@ def check_readable(path: Path) -> None:
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -323,7 +323,7 @@ def download_imdb(cache_dir: Path) -> Path:
     from tqdm import tqdm
 
     target = cache_dir / "aclImdb_v1.tar.gz"
-    if target.exists() and _file_sha256(target) == IMDB_SHA256:
+    if target.exists() and file_sha256(target) == IMDB_SHA256:
         print(f"data: using cached {target}")
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -342,7 +342,7 @@ def download_imdb(cache_dir: Path) -> Path:
             f"{IMDB_URL}: download failed ({error}); pass --data with a local copy of the "
             "archive, an extracted aclImdb/ directory, or a CSV/TSV/JSONL file"
         ) from None
-    if _file_sha256(partial) != IMDB_SHA256:
+    if file_sha256(partial) != IMDB_SHA256:
         partial.unlink()
         raise DataError(f"{IMDB_URL}: downloaded file does not match its sha256; try again")
     os.replace(partial, target)

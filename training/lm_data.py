@@ -11,7 +11,6 @@ share of them is held out to measure next words in the domain (`next_word_lm_dat
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import Split
+from training.data import Split, file_sha256
 from training.tables import DataError, is_table, read_rows, read_text
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -48,7 +47,7 @@ def load_lm_data(paths: Sequence[Path], column: str) -> LmData:
             raise DataError(f"{path}: no text for the language model")
         found.texts += texts
         found.sources.append(
-            {"path": str(path), "sha256": _sha256(path), "texts": len(texts), "read": read}
+            {"path": str(path), "sha256": file_sha256(path), "texts": len(texts), "read": read}
         )
     return found
 
@@ -91,11 +90,3 @@ def _column_texts(path: Path, column: str) -> list[str]:
         if value.strip():
             texts.append(value)
     return texts
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

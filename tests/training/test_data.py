@@ -139,7 +139,7 @@ def test_download_verifies_and_caches_the_archive(
     import training.data as data
 
     monkeypatch.setattr(data, "IMDB_URL", imdb_archive.as_uri())
-    monkeypatch.setattr(data, "IMDB_SHA256", data._file_sha256(imdb_archive))
+    monkeypatch.setattr(data, "IMDB_SHA256", data.file_sha256(imdb_archive))
     cache = tmp_path / "cache"
 
     first = load_corpus(None, cache)
