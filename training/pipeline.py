@@ -319,7 +319,13 @@ def fit_sentiment(
     last sentences and the test reviews (when the corpus has them)."""
     config, split, corpus = prepared.config, prepared.split, prepared.corpus
     ngram = NgramLogits(
-        fit_ngram_model(split.train_texts, split.train_labels, config.ngram_features, config.seed)
+        fit_ngram_model(
+            split.train_texts,
+            split.train_labels,
+            config.ngram_features,
+            config.seed,
+            config.ngram_negation_scope,
+        )
     )
     members = partial(_member_logits, prepared, classifiers, ngram)
     val_members = members(split.val_texts)
