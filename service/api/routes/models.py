@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
+from service.api.auth import UNAUTHORIZED, ApiKey
 from service.api.deps import RegistryDep
 from service.api.schemas import ModelInfo, ModelPromotion, ModelsResponse
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=UNAUTHORIZED, dependencies=[ApiKey])
 
 
 @router.get("/models", response_model=ModelsResponse)
