@@ -63,9 +63,13 @@ class Settings(BaseSettings):
     # explain_queue_max waiting requests, 503. A text of more than explain_max_units words is
     # explained in that many spans of consecutive words; a request explains at most
     # explain_max_texts texts; masked copies go to the model in calls of at most
-    # explain_call_words padded words (a 300-word review: 13 copies a call).
+    # explain_call_words padded words (a 300-word review: 13 copies a call). One caller (an API
+    # key, or a client address when keys are off) has at most explain_caller_max requests
+    # running or waiting, so that it cannot take every place; a freed slot goes to the waiting
+    # caller served longest ago.
     explain_concurrency: int = Field(default=1, ge=1)
     explain_queue_max: int = Field(default=4, ge=0)
+    explain_caller_max: int = Field(default=2, ge=1)
     explain_max_units: int = Field(default=64, ge=1)
     explain_max_texts: int = Field(default=16, ge=1)
     explain_call_words: int = Field(default=4096, ge=1)
