@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     drift_window_texts: int = Field(default=1000, ge=10)
     drift_update_texts: int = Field(default=100, ge=1)
 
+    # Connections (service.connections, docs/security.md): a request's line and headers must
+    # arrive within header_timeout_seconds of the connection's opening (or of a kept-alive
+    # connection's next request's first byte), its body within body_timeout_seconds of the
+    # headers (else 408 and close); a connection idle after an answer is closed after
+    # keep_alive_seconds (longer than a balancer's idle reuse, so the balancer closes first);
+    # beyond max_connections open connections or requests, 503 (the probes are still served);
+    # a head of more than max_header_bytes is refused with 431. forwarded_allow_ips: the
+    # addresses (comma-separated, or *) whose X-Forwarded-For names the client, a balancer's.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    keep_alive_seconds: float = Field(default=15.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
+    max_header_bytes: int = Field(default=16_384, ge=1024)
+    forwarded_allow_ips: str = "127.0.0.1"
+
     # After SIGTERM: seconds the service keeps serving while /ready answers 503, so that a load
     # balancer's or Kubernetes' readiness checks take it out of rotation first (HAProxy in
     # deploy/haproxy checks every second, 2 failures to mark it down); SIGINT skips it.
