@@ -1,11 +1,14 @@
 // The playground: as the text changes (debounced, the previous requests aborted), ask the service
 // for the sentiment with an explanation and for the next words, and show both. Everything the
 // service or the user wrote is inserted as text (textContent, text nodes), never as HTML.
+// A service with API keys answers 401 without one: the page then asks for the key and keeps it
+// for the browser tab (sessionStorage, shared with /docs).
 "use strict";
 
 const DEBOUNCE_MS = 250;
 const UNSURE = [0.35, 0.65]; // probabilities in this band are shown as "unsure"
 const TOP_K = 5;
+const KEY = "api-key"; // where the tab keeps the API key
 
 const $ = (id) => document.getElementById(id);
 const input = $("text");
@@ -40,13 +43,22 @@ function describeError(status, body) {
   return "The service answered " + status + (text ? ": " + text : "");
 }
 
+function keyHeaders() {
+  const key = sessionStorage.getItem(KEY);
+  return key ? { Authorization: "Bearer " + key } : {};
+}
+
 async function post(path, payload, signal) {
   const response = await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...keyHeaders() },
     body: JSON.stringify(payload),
     signal,
   });
+  if (response.status === 401) {
+    $("key-form").hidden = false;
+    throw new Error("This service needs an API key (401): enter it below.");
+  }
   let body = null;
   try { body = await response.json(); } catch (_) { /* not JSON: described by status */ }
   if (!response.ok) throw new Error(describeError(response.status, body));
@@ -164,4 +176,10 @@ const band = $("band");
 band.style.left = UNSURE[0] * 100 + "%";
 band.style.width = (UNSURE[1] - UNSURE[0]) * 100 + "%";
 input.addEventListener("input", scheduleUpdate);
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, $("key").value.trim());
+  $("key-form").hidden = true;
+  update();
+});
 if (input.value.trim()) update();
