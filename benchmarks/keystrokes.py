@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import probes
+from benchmarks.typing_latency import format_latency, measure_latency
 from service.monitoring.metrics import Metrics
 from service.serving.batching import Batcher
 from service.serving.completion import suggest
@@ -196,8 +197,6 @@ def run(args: argparse.Namespace) -> dict:
     report["ksr_ratio"] = ratios(report["figures"])
     report["examples"] = sentences[:5]
     if args.latency:
-        from benchmarks.typing_latency import measure_latency
-
         report["latency"] = measure_latency(args.model_dir, sentences[: args.latency_sentences])
     return report
 
@@ -208,8 +207,6 @@ def main(argv: list[str] | None = None) -> None:
     print("\n" + format_table(report["figures"]))
     print(", ".join(f"KSR ratio ({k}): {v:.2f}" for k, v in report["ksr_ratio"].items()))
     if "latency" in report:
-        from benchmarks.typing_latency import format_latency
-
         print("\n" + format_latency(report["latency"]))
     args.results_dir.mkdir(parents=True, exist_ok=True)
     path = args.results_dir / f"keystrokes-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"

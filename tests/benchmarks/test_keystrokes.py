@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks import __main__ as benchmarks_main
 from benchmarks.keystrokes import main
+from benchmarks.typing_latency import format_latency, keystroke_texts, measure_latency
 
 
 def test_keystrokes_benchmark_writes_both_keyboards(
@@ -42,3 +43,19 @@ def test_keystrokes_is_a_subcommand(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_keystrokes_needs_a_model(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["--model-dir", str(tmp_path)])
+
+
+def test_keystroke_texts_are_the_box_before_each_letter() -> None:
+    texts = keystroke_texts(["Go, Al!"])
+    assert texts == ["", "g", "go ", "go a", "", "G", "Go, ", "Go, A"]
+
+
+def test_latency_of_each_keystroke_through_http(model_dir: Path) -> None:
+    sentences = ["The movie w was great."]
+    latency = measure_latency(model_dir, sentences)
+    series = latency["series"]
+    assert series["next words"]["requests"] and series["completions"]["requests"]
+    total = series["next words"]["requests"] + series["completions"]["requests"]
+    assert series["phrases"]["requests"] == total == len(keystroke_texts(sentences))
+    assert 0 < series["completions"]["p50"] <= series["completions"]["p99"]
+    assert "| phrases |" in format_latency(latency)
