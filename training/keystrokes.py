@@ -240,3 +240,19 @@ def keystroke_figures(keyboard: Keyboard, sentences: Iterable[str]) -> dict[str,
     memo = keyboard if isinstance(keyboard, Memo) else Memo(keyboard)
     chosen = list(sentences)
     return {name: form_figures(memo, [form(s) for s in chosen]) for name, form in FORMS.items()}
+
+
+def keystroke_metrics(ours: dict[str, dict], trigram: dict[str, dict]) -> dict[str, float]:
+    """The figures of `keystroke_figures` for the served model and the trigram keyboard as
+    flat metrics: next_word_ksr_<form>, next_word_recall_after_<n>_<form>, the trigram
+    keyboard's as next_word_kn_keyboard_*, and next_word_ksr_ratio_<form> (ours / trigram)."""
+    found: dict[str, float] = {}
+    for prefix, figures in (("next_word", ours), ("next_word_kn_keyboard", trigram)):
+        for form, values in figures.items():
+            found[f"{prefix}_ksr_{form}"] = values["ksr"]
+            for n in RECALL_LETTERS:
+                found[f"{prefix}_recall_after_{n}_{form}"] = values[f"recall_after_{n}"]
+    for form in ours:
+        theirs = trigram[form]["ksr"]
+        found[f"next_word_ksr_ratio_{form}"] = ours[form]["ksr"] / theirs if theirs else 0.0
+    return found
