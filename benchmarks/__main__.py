@@ -1,6 +1,7 @@
 """Benchmark the service against one-call-per-request serving and the in-process floor.
 
     python -m benchmarks [--model-dir model] [--duration 10] [--scenarios short-1,short-64,...]
+    python -m benchmarks keystrokes [--model-dir model] ...   (see SUBCOMMANDS)
 
 Measures the floor (the models called in-process), then starts `python -m service` and the
 baseline app of `benchmarks.baseline` as subprocesses on free loopback ports, loads each with wrk
@@ -10,6 +11,7 @@ benchmarks/results/.
 """
 
 import argparse
+import importlib
 import json
 import shlex
 import subprocess
@@ -26,6 +28,9 @@ from benchmarks.scenarios import Scenario, all_scenarios
 from benchmarks.servers import Server, baseline_server, batching_figures, service_server
 
 RESULTS = Path(__file__).parent / "results"
+# Benchmarks of their own, run as `python -m benchmarks <name> [options]`: each module's `main`
+# takes the options.
+SUBCOMMANDS = {"keystrokes": "benchmarks.keystrokes"}
 # Service log lines that mark its start-up phases.
 STARTUP_MARKS = {
     "imported": "Started server process",
@@ -156,6 +161,9 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
+        importlib.import_module(SUBCOMMANDS[sys.argv[1]]).main(sys.argv[2:])
+        return
     args = parse_args()
     require_wrk()
     report = run(args)

@@ -91,6 +91,10 @@ class TrainConfig:
     # Held-out words (other than those above) on which the mix's weights are fitted: the cache's
     # theta and weight, the trigram's weight.
     next_word_mix_positions: int = 30_000
+    # Held-out sentences the exported next-word model types as a keyboard (keystroke saving
+    # rate and top-3 recall, training/keystrokes.py), in each form; the trigram keyboard types
+    # them too. 200 take about a minute on the `full` models.
+    keystroke_sentences: int = 200
 
     # evaluation
     baselines: bool = True  # TF-IDF+LR, NB-LR and the Kneser-Ney trigram on the same split
@@ -136,6 +140,7 @@ PRESETS: dict[str, dict[str, object]] = {
         lm_minutes=3.0,
         lm_eval_windows=300,
         next_word_eval_positions=25_000,
+        keystroke_sentences=50,
         review_head_tokens=64,
         review_tail_tokens=128,
         clf_batch_size=64,
@@ -169,6 +174,7 @@ PRESETS: dict[str, dict[str, object]] = {
         ngram_features=2_000,
         next_word_context=16,
         next_word_eval_positions=500,
+        keystroke_sentences=8,
         backward_model=False,
         baselines=False,
     ),

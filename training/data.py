@@ -406,6 +406,11 @@ def subsample(corpus: Corpus, max_labelled: int, max_unlabelled: int, seed: int)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>")
 
 
+def split_sentences(text: str) -> list[str]:
+    """A review's sentences, in order: split after . ! ? and at HTML line breaks."""
+    return [sentence.strip() for sentence in _SENTENCE_END.split(text) if sentence.strip()]
+
+
 def last_sentences(
     texts: list[str], labels: np.ndarray, min_words: int = 5, max_words: int = 30
 ) -> tuple[list[str], np.ndarray]:
@@ -417,9 +422,9 @@ def last_sentences(
     """
     sentences, kept = [], []
     for text, label in zip(texts, labels, strict=True):
-        for sentence in reversed(_SENTENCE_END.split(text)):
+        for sentence in reversed(split_sentences(text)):
             if min_words <= len(sentence.split()) <= max_words:
-                sentences.append(sentence.strip())
+                sentences.append(sentence)
                 kept.append(label)
                 break
     return sentences, np.asarray(kept, dtype=np.asarray(labels).dtype)

@@ -246,13 +246,14 @@ def staged_version(model_dir: Path, name: str) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_version(
-    archive: keras.export.ExportArchive,
-    staging: Path,
-    metadata: dict,
-    extra_files: Callable[[Path], None],
-) -> None:
+def write_graph(archive: keras.export.ExportArchive, staging: Path) -> None:
+    """The SavedModel of a staged version (loadable from there: the run scores it before it
+    describes it, see `write_files`)."""
     archive.write_out(str(staging), verbose=False)
+
+
+def write_files(staging: Path, metadata: dict, extra_files: Callable[[Path], None]) -> None:
+    """Everything a staged version holds beside its SavedModel, metadata.json last."""
     extra_files(staging)
     write_model_card(staging, metadata)
     # metadata.json last: its presence marks the version complete.

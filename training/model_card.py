@@ -43,6 +43,10 @@ FIGURES: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("  Kneser-Ney trigram", "", "kn_trigram_top5", "share"),
         ("perplexity", "next_word_perplexity", None, "number"),
         ("  Kneser-Ney trigram", "", "kn_trigram_perplexity", "number"),
+        ("keystrokes saved (KSR), lower case", "next_word_ksr_lower", None, "share"),
+        ("  Kneser-Ney trigram keyboard", "next_word_kn_keyboard_ksr_lower", None, "share"),
+        ("keystrokes saved (KSR), as written", "next_word_ksr_written", None, "share"),
+        ("  Kneser-Ney trigram keyboard", "next_word_kn_keyboard_ksr_written", None, "share"),
     ],
 }
 

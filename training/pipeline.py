@@ -36,8 +36,11 @@ from training.export import (
     publish,
     sentiment_module,
     staged_version,
-    write_version,
+    write_files,
+    write_graph,
 )
+from training.keyboards import ModelKeyboard, TrigramKeyboard, Vocabulary
+from training.keystrokes import keystroke_figures, keystroke_metrics, pick_sentences
 from training.lm_data import LmData, add_lm_data, load_lm_data
 from training.models import LanguageModel, NextWordMix
 from training.ngram_model import NgramLogits, fit_ngram_model
@@ -421,11 +424,36 @@ def export(
         staged_version(model_dir, "next_word") as n_stage,
     ):
         for name, stage in (("sentiment", s_stage), ("next_word", n_stage)):
+            write_graph(archives[name], stage)
+        # The exported next-word model, loaded back, types held-out sentences as a keyboard.
+        metadata["metrics"] |= keystrokes(prepared, mix, n_stage)
+        for name, stage in (("sentiment", s_stage), ("next_word", n_stage)):
             described = {"name": name, **metadata, "reference": references[name]}
-            write_version(archives[name], stage, described, extra_files)
+            write_files(stage, described, extra_files)
         for name, stage in (("next_word", n_stage), ("sentiment", s_stage)):
             paths[name] = publish(stage, model_dir, name, metadata["version"])
     return paths
+
+
+def keystrokes(prepared: Prepared, mix: NextWordMix, exported: Path) -> dict[str, float]:
+    """Keystroke saving rate and top-3 recall of the exported next-word model typing held-out
+    sentences (both forms), beside the keyboard of its trigram member alone."""
+    config, started = prepared.config, time.monotonic()
+    sentences = pick_sentences(prepared.split.lm_val_texts, config.keystroke_sentences, config.seed)
+    if not sentences or mix.trigram is None:
+        return {}
+    tokens = prepared.vectorizer.get_vocabulary()
+    ours = ModelKeyboard(tf.saved_model.load(str(exported)), Vocabulary(tokens))
+    trigram = TrigramKeyboard(
+        mix.trigram.counts(), tokens, lambda texts: encode(prepared.vectorizer, texts)
+    )
+    found = keystroke_metrics(
+        keystroke_figures(ours, sentences), keystroke_figures(trigram, sentences)
+    )
+    found["next_word_keystroke_sentences"] = len(sentences)
+    found["next_word_keystroke_seconds"] = round(time.monotonic() - started, 1)
+    print(f"keystrokes: {_format(found)}")
+    return found
 
 
 def _write_extra_files(

@@ -238,7 +238,7 @@ fitted on the training text in that form: *as written*, and *without punctuation
 (every punctuation token removed from the reviews, as many people type). Top-k never
 counts [UNK] as a correct guess; perplexity, of every token, treats it as a word.
 ${mix_note}
-${next_word_table}${punctuation_section}
+${next_word_table}${punctuation_section}${keystrokes_section}
 
 ## All metrics
 
@@ -295,6 +295,7 @@ def write_report(
             if punctuation
             else ""
         ),
+        "keystrokes_section": _keystrokes_section(metrics),
         "metrics_table": _lines(["Metric", "Value"], _value_rows(metrics)),
         "baselines_section": (
             "\n\n" + _lines(["Baseline", "Value"], _value_rows(baselines)) if baselines else ""
@@ -330,6 +331,51 @@ def _behaviour_section(behaviour: dict) -> str:
         "the share of cases each model fails (lower is better; *mean* is over the capabilities):"
         "\n\n" + _lines(["Capability", *(BEHAVIOUR_MODELS[m] for m in models)], rows)
     )
+
+
+KEYSTROKES_NOTE = """
+
+Typing held-out sentences with three suggestions (training/keystrokes.py): ${sentences}
+sentences of held-out reviews, each typed into an empty box, in lower case without
+punctuation and as written. Before each letter the keyboard suggests three words for the
+text so far; the typist taps the word it is typing when it is among them (one keystroke for
+the word and its space), else types on. KSR = 1 - keystrokes / characters. Recall: the share
+of words among the three suggestions once 0, 1 or 2 of their letters are typed. The trigram
+keyboard is the served model's Kneser-Ney member alone, its words filtered by the typed
+prefix.
+
+"""
+
+
+def _keystrokes_section(metrics: dict) -> str:
+    """KSR and top-3 recall of ours and of the trigram keyboard, when the run measured them."""
+    if "next_word_ksr_lower" not in metrics:
+        return ""
+    rows = []
+    for name, prefix in (
+        ("ours (served)", "next_word"),
+        ("Kneser-Ney trigram keyboard", "next_word_kn_keyboard"),
+    ):
+        row = [name]
+        row += [_format(metrics.get(f"{prefix}_ksr_{form}"), "percent") for form in FORMS]
+        row += [
+            " / ".join(
+                _format(metrics.get(f"{prefix}_recall_after_{n}_{form}"), "percent")
+                for n in (0, 1, 2)
+            )
+            for form in FORMS
+        ]
+        rows.append(row)
+    ratios = [_format(metrics.get(f"next_word_ksr_ratio_{form}")) for form in FORMS]
+    rows.append(["ours / trigram", *ratios, "", ""])
+    header = ["Keyboard", "KSR lower case", "KSR as written"]
+    header += ["Recall@3 after 0/1/2 letters, lower case", "as written"]
+    sentences = _format(metrics.get("next_word_keystroke_sentences"))
+    note = Template(KEYSTROKES_NOTE).substitute(sentences=sentences)
+    return note + _lines(header, rows)
+
+
+FORMS = ("lower", "written")  # the typed forms of training/keystrokes.py
 
 
 def _test_section(test: dict) -> str:

@@ -24,6 +24,19 @@ import tensorflow as tf
 from scipy import sparse
 
 DISCOUNT = 0.75  # absolute discount of every level, the usual value for Kneser-Ney
+# The arrays `TrigramProbabilities` keeps as weights (under these names in an export too).
+ARRAYS = (
+    "contexts",
+    "trigram_splits",
+    "trigram_words",
+    "trigram_values",
+    "trigram_backoff",
+    "bigram_splits",
+    "bigram_words",
+    "bigram_values",
+    "bigram_backoff",
+    "unigram",
+)
 
 
 @dataclass
@@ -201,6 +214,32 @@ def trigram_probabilities(model: KneserNeyTrigram, u: np.ndarray, v: np.ndarray)
     return probs
 
 
+def trigram_from_arrays(arrays: dict[str, np.ndarray]) -> KneserNeyTrigram:
+    """The model back from the arrays `TrigramProbabilities` keeps (its weights, by name, as
+    the layer holds them or as an exported SavedModel stores them): the served trigram member,
+    for NumPy scoring beside the graph (training/keyboards.py)."""
+    unigram = np.asarray(arrays["unigram"], np.float64)
+    size = len(unigram)
+    contexts = np.asarray(arrays["contexts"])[:-1]  # without the sentinel context
+    trigram_rows = sparse.csr_matrix(
+        (arrays["trigram_values"], arrays["trigram_words"], arrays["trigram_splits"][:-1]),
+        shape=(len(contexts), size),
+    )
+    bigram_rows = sparse.csr_matrix(
+        (arrays["bigram_values"], arrays["bigram_words"], arrays["bigram_splits"]),
+        shape=(size + 1, size),
+    )
+    return KneserNeyTrigram(
+        size,
+        contexts,
+        trigram_rows,
+        np.asarray(arrays["trigram_backoff"], np.float64)[:-1],
+        bigram_rows,
+        np.asarray(arrays["bigram_backoff"], np.float64),
+        unigram,
+    )
+
+
 class TrigramProbabilities(keras.layers.Layer):
     """Histories (u, v) → (batch, vocab_size) P(. | u v), as `trigram_probabilities` computes.
 
@@ -225,6 +264,7 @@ class TrigramProbabilities(keras.layers.Layer):
             "bigram_backoff": model.bigram_backoff.astype(np.float32),
             "unigram": model.unigram.astype(np.float32),
         }
+        assert tuple(arrays) == ARRAYS
         for name, array in arrays.items():
             weight = self.add_weight(
                 name=name,
@@ -235,6 +275,10 @@ class TrigramProbabilities(keras.layers.Layer):
             )
             weight.assign(array)
             setattr(self, name, weight)
+
+    def counts(self) -> KneserNeyTrigram:
+        """The model these weights hold, for NumPy scoring (`trigram_from_arrays`)."""
+        return trigram_from_arrays({name: getattr(self, name).numpy() for name in ARRAYS})
 
     def after(self, tokens: tf.Tensor, queries: tf.Tensor) -> tf.Tensor:
         """(batch, q, vocab_size) probabilities of the word after each query position of the

@@ -12,8 +12,10 @@ and phrases, all ranked by the next-word model's own probabilities.
   word of the vocabulary extends gets no suggestion, without a model call.
 - A text with no context (empty, only spaces, or only the fragment being typed) is read as
   following a sentence boundary ("."): the model's first words of a sentence.
-- Phrases: a beam search over the same model, each word's probability given the text and the
-  phrase's words before it, so a phrase's probability is the product of single-word answers.
+- Phrases: a beam search over the same model, each word's probability given the text as typed
+  and the phrase's words before it, so a phrase's probability is the product of the answers
+  `suggest` gives for the text, then for the text followed by each of its words in turn (the
+  sentence boundary is read for the first word only, as `suggest` reads it for that text).
 """
 
 import asyncio
@@ -36,28 +38,27 @@ Pairs = list[tuple[str, float]]
 
 @dataclass
 class Suggestions:
-    """The words suggested for a text, and the fragment they complete (None: next words)."""
+    """The words suggested for a text, the fragment they complete (None: next words) and the
+    text before that fragment, as typed (the phrases continue it)."""
 
     words: Pairs
     completing: str | None
-    context: str
+    typed: str
 
 
 def split_fragment(
     text: str, complete: bool | None = None, words: WordIndex | None = None
 ) -> tuple[str, str | None]:
-    """The context to rank and the fragment typed of the last word (None: a next word).
+    """The text before the last word's typed fragment, and that fragment (None: a next word).
     `complete`: None completes a trailing fragment unless `words` holds it as a whole word,
     False never completes, True always (after a space: the empty fragment, every word)."""
     match = FRAGMENT.search(text) if complete is not False else None
     fragment = match.group().lstrip("'") if match else None  # a leading ' is a quote mark
     if fragment and complete is None and words is not None and words.is_word(fragment):
-        return context_of(text), None
+        return text, None
     if fragment:
-        return context_of(text[: len(text) - len(fragment)]), fragment
-    if complete:
-        return context_of(text), ""
-    return context_of(text), None
+        return text[: len(text) - len(fragment)], fragment
+    return text, "" if complete else None
 
 
 def context_of(text: str) -> str:
@@ -74,7 +75,8 @@ async def suggest(
 ) -> Suggestions:
     """The `k` suggestions for `text`: completions of its last word, or its next words."""
     words = batcher.servable.words
-    context, fragment = split_fragment(text, complete, words)
+    typed, fragment = split_fragment(text, complete, words)
+    context = context_of(typed)
     if fragment is None:
         [found] = await batcher.predict([context], k)
     elif words is not None and not words.count(fragment):
@@ -82,7 +84,7 @@ async def suggest(
     else:
         [found] = await batcher.predict([context], k, [fragment])
     kept = [(w, p) for w, p in found if p >= min_probability]  # type: ignore[union-attr]
-    return Suggestions(kept, fragment, context)
+    return Suggestions(kept, fragment, typed)
 
 
 async def phrases(
@@ -95,7 +97,9 @@ async def phrases(
     for _ in range(length - 1):
         if not beam:
             break
-        texts = [join(first.context, words) for words, _ in beam]
+        # The typed text, not the sentence boundary read for an empty one: each step then asks
+        # what `suggest` asks for the text with the phrase's words typed after it.
+        texts = [join(first.typed, words) for words, _ in beam]
         answers = await batcher.predict(texts, BEAM)
         extended = [
             ([*words, word], p * q)
@@ -107,10 +111,10 @@ async def phrases(
     return [(words, p) for words, p in ranked if p >= min_probability][:k]
 
 
-def join(context: str, words: list[str]) -> str:
-    """The context followed by the phrase's words, as a person would have typed them."""
-    separator = "" if context[-1:].isspace() else " "
-    return context + separator + " ".join(words) + " "
+def join(typed: str, words: list[str]) -> str:
+    """The typed text followed by the phrase's words, as a person would have typed them."""
+    separator = "" if not typed or typed[-1].isspace() else " "
+    return typed + separator + " ".join(words) + " "
 
 
 async def suggest_many(

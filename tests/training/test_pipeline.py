@@ -58,6 +58,27 @@ def test_export_writes_complete_versions(model_dir: Path) -> None:
     assert (model_dir / "sentiment" / "1" / "reliability.png").stat().st_size > 1000
 
 
+def test_export_measures_keystrokes_of_the_exported_model(model_dir: Path) -> None:
+    metadata = json.loads((model_dir / "next_word" / "1" / "metadata.json").read_text())
+    metrics = metadata["metrics"]
+    assert metrics["next_word_keystroke_sentences"] == metadata["config"]["keystroke_sentences"]
+    for form in ("lower", "written"):
+        for keyboard in ("next_word", "next_word_kn_keyboard"):
+            assert 0.0 < metrics[f"{keyboard}_ksr_{form}"] < 1.0
+            recalls = [metrics[f"{keyboard}_recall_after_{n}_{form}"] for n in (0, 1, 2)]
+            assert all(0.0 <= r <= 1.0 for r in recalls)
+        ours, theirs = (
+            metrics[f"next_word_ksr_{form}"],
+            metrics[f"next_word_kn_keyboard_ksr_{form}"],
+        )
+        assert metrics[f"next_word_ksr_ratio_{form}"] == pytest.approx(ours / theirs)
+    assert metrics["next_word_keystroke_seconds"] < 60
+    report = (model_dir / "next_word" / "1" / "report.md").read_text()
+    assert "| Kneser-Ney trigram keyboard |" in report and "KSR as written" in report
+    card = (model_dir / "next_word" / "1" / "README.md").read_text()
+    assert "keystrokes saved (KSR), as written" in card
+
+
 def test_sentiment_model_takes_raw_strings(sentiment) -> None:
     probabilities = sentiment(texts=tf.constant(TEXTS))["positive_probability"].numpy()
 

@@ -138,6 +138,15 @@ def test_served_layer_computes_what_numpy_computes(model: KneserNeyTrigram) -> N
     np.testing.assert_allclose(served, trigram_probabilities(model, u, v), atol=1e-6)
 
 
+def test_the_layers_arrays_give_the_model_back(model: KneserNeyTrigram) -> None:
+    u, v = histories(100, seed=3)
+    back = TrigramProbabilities(model).counts()
+    assert back.vocab_size == model.vocab_size
+    np.testing.assert_allclose(
+        trigram_probabilities(back, u, v), trigram_probabilities(model, u, v), atol=1e-6
+    )
+
+
 def test_a_query_reads_its_own_word_and_the_one_before(model: KneserNeyTrigram) -> None:
     tokens = tf.constant([[3, 4, 5, PAD_ID], [7, 8, PAD_ID, PAD_ID]])
     queries = tf.constant([[0, 2], [1, 1]])

@@ -100,7 +100,7 @@ def test_one_word_phrases_are_the_predictions(client: TestClient) -> None:
     assert [(p["words"], p["probability"]) for p in body["phrases"]] == words
 
 
-@pytest.mark.parametrize("text", ["i loved this ", "the movie w"])
+@pytest.mark.parametrize("text", ["i loved this ", "the movie w", "", "th"])
 def test_phrase_probability_is_the_product_of_next_words(client: TestClient, text: str) -> None:
     body = next_word(client, text=text, top_k=3, phrase_words=2)
     assert body["phrases"]
