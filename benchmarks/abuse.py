@@ -1,17 +1,23 @@
-"""What requests built to cost far more than their size cost a real service process.
+"""What hostile clients cost a real service process: requests built to cost far more than
+their size, requests without a key, and clients that send slowly, nothing, or too much.
 
     python -m benchmarks.abuse [--model-dir model] [--repeat 10] [--json]
 
-Starts `python -m service` on a free loopback port and sends each bad request of `CASES`: for
-each it prints the server's CPU time per request (its process tree's, from /proc, over
-`--repeat` runs one after the other), the status and size of the answer, the growth of the
-server's resident memory (its peak during those runs, sampled every 10 ms, over its size
-before) and the slowest `/health` answer during `--repeat` more runs (polled without pause from
-another connection).
+Starts `python -m service` with an API key on a free loopback port and sends each bad request
+of `CASES` (with the key) and of `KEYLESS` (without): for each it prints the server's CPU time
+per request (its process tree's, from /proc, over `--repeat` runs one after the other), the
+status and size of the answer, the growth of the server's resident memory (its peak during
+those runs, sampled every 10 ms, over its size before) and the slowest `/health` answer during
+`--repeat` more runs (polled without pause from another connection). Then it opens the
+connections of `SLOW_CLIENTS` side by side (one that sends nothing, headers or a body a byte
+every half second, heads of 1 MB and of 100,000 headers) and prints how each ended and after how
+long, with the slowest `/health` answer meanwhile; with the default deadlines this part takes
+about half a minute.
 """
 
 import argparse
 import json
+import socket
 import struct
 import tempfile
 import threading
@@ -23,9 +29,10 @@ from pathlib import Path
 import httpx
 import orjson
 
-from benchmarks.servers import Server, service_server, tree_rss_bytes
+from benchmarks.servers import HOST, Server, service_server, tree_rss_bytes
 
 JSON = {"content-type": "application/json"}
+KEY = "abuse-benchmark-key"
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Case:
     path: str
     body: bytes
     headers: dict[str, str]
+    keyed: bool = True  # sent with the server's API key
 
 
 def texts_of_ints(size: int = 300_000) -> Case:
@@ -72,6 +80,21 @@ def v2_empty_binary(count: int = 1_000_000) -> Case:
 
 
 CASES: list[Callable[[], Case]] = [texts_of_ints, blank_texts, v2_invalid_inputs, v2_empty_binary]
+
+
+def keyless_texts_of_ints() -> Case:
+    """The 300 KB `{"texts": [1, 1, ...]}` without an API key: refused before it is read."""
+    case = texts_of_ints()
+    return Case(f"no key: {case.name.removeprefix('native: ')}", case.path, case.body, JSON, False)
+
+
+def keyless_v2_inputs() -> Case:
+    """The V2 request of invalid inputs without an API key."""
+    case = v2_invalid_inputs()
+    return Case(f"no key: {case.name}", case.path, case.body, JSON, False)
+
+
+KEYLESS: list[Callable[[], Case]] = [keyless_texts_of_ints, keyless_v2_inputs]
 
 
 @dataclass
@@ -141,7 +164,8 @@ class PeakRss:
 def measure(server: Server, case: Case, repeat: int) -> Figures:
     """Send the case `repeat` times alone (CPU per request, memory), then `repeat` times more
     while another connection polls /health."""
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    auth = {"authorization": f"Bearer {KEY}"} if case.keyed else {}
+    with httpx.Client(base_url=server.url, timeout=60, headers=auth) as client:
         client.post(case.path, content=case.body, headers=case.headers)  # warm-up
         before = tree_rss_bytes(server.pid)
         with PeakRss(server.pid) as rss:
@@ -178,6 +202,127 @@ def format_table(rows: list[Figures]) -> str:
     return "\n".join(lines)
 
 
+def connect(server: Server) -> socket.socket:
+    return socket.create_connection((HOST, server.port), timeout=60)
+
+
+def read_until_closed(sock: socket.socket, timeout: float = 60) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    sock.settimeout(timeout)
+    answer = b""
+    while chunk := sock.recv(65_536):
+        answer += chunk
+    return answer
+
+
+def trickle(sock: socket.socket, data: bytes, every: float = 0.5) -> bytes:
+    """Send `data` a byte every `every` seconds until the server answers and closes; what it
+    answered."""
+    sock.settimeout(every)
+    answer = b""
+    for byte in data:
+        try:
+            sock.sendall(bytes([byte]))
+            while chunk := sock.recv(65_536):
+                answer += chunk
+            break  # closed by the server
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+    return answer
+
+
+def post_head(path: str, length: int) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {KEY}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def idle(sock: socket.socket) -> bytes:
+    """Open a connection and send nothing."""
+    return read_until_closed(sock)
+
+
+def slow_headers(sock: socket.socket) -> bytes:
+    """Request line and headers a byte every half second."""
+    return trickle(sock, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 500)
+
+
+def slow_body(sock: socket.socket) -> bytes:
+    """Headers at once, then a sentiment request's body a byte every half second."""
+    body = json.dumps({"text": "a great movie " * 20}).encode()
+    sock.sendall(post_head("/sentiment", len(body)))
+    return trickle(sock, body)
+
+
+def header_of_1_mb(sock: socket.socket) -> bytes:
+    """One header of 1 MB."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n")
+    return read_until_closed(sock)
+
+
+def many_headers(sock: socket.socket) -> bytes:
+    """100,000 small headers (1.2 MB)."""
+    sock.sendall(b"GET /health HTTP/1.1\r\n" + b"".join(b"X-%d: a\r\n" % i for i in range(100_000)))
+    return read_until_closed(sock)
+
+
+SLOW_CLIENTS: list[Callable[[socket.socket], bytes]] = [
+    idle,
+    slow_headers,
+    slow_body,
+    header_of_1_mb,
+    many_headers,
+]
+
+
+@dataclass
+class Cutoff:
+    """How a hostile connection ended: the answer's status (0: closed without one), when."""
+
+    client: str
+    status: int
+    seconds: float
+
+
+def cut_off(server: Server, client: Callable[[socket.socket], bytes]) -> Cutoff:
+    """Run one hostile client on its own connection; how and when the server ended it."""
+    started = time.perf_counter()
+    with connect(server) as sock:
+        answer = client(sock)
+    status = int(answer.split()[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+    name = (client.__doc__ or client.__name__).splitlines()[0].rstrip(".")
+    return Cutoff(name, status, round(time.perf_counter() - started, 2))
+
+
+def measure_slow_clients(server: Server) -> tuple[list[Cutoff], float]:
+    """Every client of `SLOW_CLIENTS` at once, while another connection polls /health; the
+    slowest /health answer meanwhile (ms)."""
+    found: dict[int, Cutoff] = {}
+
+    def run(index: int, client: Callable[[socket.socket], bytes]) -> None:
+        found[index] = cut_off(server, client)
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(SLOW_CLIENTS)]
+    with HealthPoller(server.url) as health:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return [found[index] for index in range(len(SLOW_CLIENTS))], round(health.slowest * 1e3, 1)
+
+
+def format_cutoffs(rows: list[Cutoff], health_max_ms: float) -> str:
+    """The slow clients' figures as a Markdown table."""
+    lines = ["| client | answer | cut off after |", "| --- | ---: | ---: |"]
+    for r in rows:
+        answer = str(r.status) if r.status else "closed"
+        lines.append(f"| {r.client} | {answer} | {r.seconds:g} s |")
+    return "\n".join(lines) + f"\n\nSlowest /health meanwhile: {health_max_ms:g} ms"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.abuse", description=__doc__)
     parser.add_argument("--model-dir", type=Path, default=Path("model"), help="model store")
@@ -185,15 +330,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
     log = Path(tempfile.mkdtemp(prefix="abuse-")) / "service.log"
-    server = service_server(args.model_dir, {"LOG_LEVEL": "warning"}, log)
+    server = service_server(args.model_dir, {"LOG_LEVEL": "warning", "API_KEYS": KEY}, log)
     server.start()
     try:
-        rows = [measure(server, make(), args.repeat) for make in CASES]
+        rows = [measure(server, make(), args.repeat) for make in CASES + KEYLESS]
+        cutoffs, health_max_ms = measure_slow_clients(server)
     finally:
         server.stop()
     print(format_table(rows))
+    print()
+    print(format_cutoffs(cutoffs, health_max_ms))
     if args.json:
-        print(json.dumps([asdict(r) for r in rows]))
+        requests, slow = [asdict(r) for r in rows], [asdict(c) for c in cutoffs]
+        print(json.dumps({"requests": requests, "slow": slow, "health_max_ms": health_max_ms}))
 
 
 if __name__ == "__main__":

@@ -22,10 +22,12 @@ class Settings(BaseSettings):
     # API keys (service.api.auth, docs/security.md): with any set, every route but /health,
     # /ready, /v2/health/* and the playground page needs `Authorization: Bearer <key>`.
     # API_KEYS is comma-separated; API_KEYS_FILE holds a key a line, or `sha256:<hex>` of one;
-    # METRICS_API_KEYS, when set, are the only keys /metrics takes (a scraper's).
+    # METRICS_API_KEYS (or METRICS_API_KEYS_FILE, in the same format), when set, are the only
+    # keys /metrics takes (a scraper's). The keys are read once, at start.
     api_keys: Annotated[list[str], NoDecode] = []
     api_keys_file: Path | None = None
     metrics_api_keys: Annotated[list[str], NoDecode] = []
+    metrics_api_keys_file: Path | None = None
 
     # Input limits (422 beyond them; 413 for a body over max_body_bytes, where 0 means room for
     # a full batch of maximal texts of 4-byte characters).
@@ -120,6 +122,13 @@ class Settings(BaseSettings):
     def lower_level(cls, value: object) -> object:
         """Accept LOG_LEVEL in any case."""
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("api_keys_file", "metrics_api_keys_file", mode="before")
+    @classmethod
+    def no_key_file(cls, value: object) -> object:
+        """An empty key file setting names no file (docker-compose.yml sets one only with a
+        file)."""
+        return None if value == "" else value
 
     @model_validator(mode="before")
     @classmethod

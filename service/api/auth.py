@@ -2,7 +2,8 @@
 
 `API_KEYS` (comma-separated) and `API_KEYS_FILE` (one key a line, or `sha256:<hex>` of a key;
 blank lines and `#` comments skipped) open every route but the probes and the playground page;
-`METRICS_API_KEYS` opens /metrics for a scraper (without it, the API keys do). Clients send
+`METRICS_API_KEYS` (or `METRICS_API_KEYS_FILE`, in the same format) opens /metrics for a scraper
+(without either, the API keys do). Clients send
 `Authorization: Bearer <key>`; a missing or wrong key is a 401 with `WWW-Authenticate: Bearer`.
 Keys are kept only as SHA-256 digests and a key given is compared, digest against digest, with
 every one of them in constant time (`hmac.compare_digest`), so the answer's timing says nothing
@@ -60,15 +61,28 @@ class KeyRing:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "KeyRing":
-        """The keys of API_KEYS, API_KEYS_FILE and METRICS_API_KEYS."""
+        """The keys of API_KEYS and API_KEYS_FILE, and of METRICS_API_KEYS and
+        METRICS_API_KEYS_FILE; a key file that is missing or holds no key is an error (the
+        service would otherwise start open)."""
         api = [digest(key) for key in settings.api_keys]
-        if settings.api_keys_file is not None:
-            api += read_key_file(settings.api_keys_file)
-        return cls(tuple(api), tuple(digest(key) for key in settings.metrics_api_keys))
+        api += keys_in(settings.api_keys_file, "API_KEYS_FILE")
+        metrics = [digest(key) for key in settings.metrics_api_keys]
+        metrics += keys_in(settings.metrics_api_keys_file, "METRICS_API_KEYS_FILE")
+        return cls(tuple(api), tuple(metrics))
 
     def metrics_keys(self) -> tuple[bytes, ...]:
         """The keys /metrics takes: the scraper's, or else the API keys."""
         return self.metrics or self.api
+
+
+def keys_in(path: Path | None, setting: str) -> list[bytes]:
+    """The digests of the key file a setting names (none without one); ValueError if it holds
+    no key."""
+    if path is None:
+        return []
+    if not (digests := read_key_file(path)):
+        raise ValueError(f"{path}: {setting} holds no key")
+    return digests
 
 
 def read_key_file(path: Path) -> list[bytes]:

@@ -22,6 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from service.api.auth import KeyRing, matches
 from service.main import create_app
 from service.monitoring.metrics import Metrics
 from service.settings import Settings
@@ -142,7 +143,13 @@ def routes() -> set[str]:
 
 
 def env_of(container: dict[str, Any]) -> dict[str, str]:
-    return {e["name"]: e["value"] for e in container.get("env", [])}
+    """The variables set to a literal value."""
+    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+
+
+def env_names(container: dict[str, Any]) -> set[str]:
+    """Every variable set, literally or from a Secret."""
+    return {e["name"] for e in container.get("env", [])}
 
 
 def containers() -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -165,7 +172,8 @@ def test_probes_match_service(index: int) -> None:
         assert get["path"] in known, (probe, get["path"])
         assert ports.get(get["port"], get["port"]) == port, probe
     assert container["readinessProbe"]["httpGet"]["path"] in {"/ready", "/v2/health/ready"}
-    assert set(env) - OTHER_VARIABLES <= {name.upper() for name in Settings.model_fields}
+    settings_names = {name.upper() for name in Settings.model_fields}
+    assert env_names(container) - OTHER_VARIABLES <= settings_names
     settings = Settings(**{k.lower(): v for k, v in env.items() if k not in OTHER_VARIABLES})
     pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command")
     waited = int(pre_stop[1]) if pre_stop else 0
@@ -225,3 +233,62 @@ def test_queue_depth_option_names_a_real_metric() -> None:
     [pods] = [m["pods"] for m in hpa["spec"]["metrics"] if m["type"] == "Pods"]
     names = {metric.name for metric in Metrics().registry.collect()}
     assert pods["metric"]["name"] in names
+
+
+def pod_specs() -> dict[str, dict[str, Any]]:
+    """Every pod spec of the manifests: the api Deployment, the train Job, the KServe predictor."""
+    return {
+        "deployment": by_kind(BASE, "Deployment")["spec"]["template"]["spec"],
+        "job": by_kind(BASE, "Job")["spec"]["template"]["spec"],
+        "inferenceservice": by_kind(KSERVE, "InferenceService")["spec"]["predictor"],
+    }
+
+
+@pytest.mark.parametrize("name", ["deployment", "job", "inferenceservice"])
+def test_pod_has_no_service_account_token(name: str) -> None:
+    assert pod_specs()[name]["automountServiceAccountToken"] is False
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["deployment", "inferenceservice"])
+def test_api_keys_from_the_secret(index: int, tmp_path: Path) -> None:
+    pod, container = containers()[index]
+    secret = by_kind(BASE, "Secret")
+    key_file = Path(env_of(container)["API_KEYS_FILE"])
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    [volume] = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName")]
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    [item] = volume["secret"]["items"]
+    mount = mounts[volume["name"]]
+    assert mount["readOnly"] is True
+    assert Path(mount["mountPath"]) / item["path"] == key_file
+    # The shipped file is a valid key file whose one digest opens nothing.
+    (tmp_path / "keys").write_text(secret["stringData"][item["key"]])
+    ring = KeyRing.from_settings(Settings(api_keys_file=tmp_path / "keys"))
+    assert len(ring.api) == 1 and matches("", ring.api) is None
+    [metrics] = [e for e in container["env"] if e["name"] == "METRICS_API_KEYS"]
+    reference = metrics["valueFrom"]["secretKeyRef"]
+    assert reference["name"] == secret["metadata"]["name"]
+    assert reference["key"] in secret["stringData"]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["deployment", "inferenceservice"])
+def test_client_deadlines_set(index: int) -> None:
+    env = env_of(containers()[index][1])
+    settings = Settings(**{k.lower(): v for k, v in env.items() if k not in OTHER_VARIABLES})
+    assert {"HEADER_TIMEOUT_SECONDS", "BODY_TIMEOUT_SECONDS", "KEEP_ALIVE_SECONDS"} <= set(env)
+    assert settings.header_timeout_seconds <= 10 and settings.body_timeout_seconds <= 30
+
+
+def test_network_policy_admits_only_the_balancer_and_the_scraper() -> None:
+    policy = by_kind(BASE, "NetworkPolicy")
+    labels = by_kind(BASE, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    spec = policy["spec"]
+    assert spec["podSelector"]["matchLabels"].items() <= labels.items()
+    assert spec["policyTypes"] == ["Ingress", "Egress"] and spec["egress"] == []
+    peers = []
+    for rule in spec["ingress"]:
+        assert [p["port"] for p in rule["ports"]] == ["http"]
+        [peer] = rule["from"]
+        assert set(peer) == {"namespaceSelector", "podSelector"}  # both: those pods only
+        peers.append(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
+    assert peers == ["ingress-nginx", "prometheus"]

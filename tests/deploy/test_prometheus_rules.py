@@ -1,5 +1,6 @@
 """The alert rules in deploy/prometheus: promtool checks them and runs their unit tests, and every
-metric and label they select is one the service really exports."""
+metric and label they select is one the service really exports; promtool accepts the scrape
+configuration too, its scraper key file present."""
 
 import os
 import re
@@ -49,6 +50,18 @@ def alert_rules() -> list[dict]:
         for group in yaml.safe_load(path.read_text())["groups"]
         for rule in group["rules"]
     ]
+
+
+def test_promtool_check_config(tmp_path: Path) -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    config["rule_files"] = [str(path) for path in rule_files()]
+    for job in config["scrape_configs"]:  # the image's empty key file, here in tmp_path
+        key_file = tmp_path / Path(job["authorization"]["credentials_file"]).name
+        key_file.touch()
+        job["authorization"]["credentials_file"] = str(key_file)
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    done = run(promtool(), "check", "config", str(tmp_path / "prometheus.yml"))
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_promtool_check_rules() -> None:

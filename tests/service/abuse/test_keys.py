@@ -52,3 +52,25 @@ def test_authorize_sets_the_caller() -> None:
     assert caller.get() == "key:" + hashlib.sha256(b"k1").hexdigest()[:12]
     authorize({"client": ("10.0.0.1", 1)}, (), None)
     assert caller.get() == "client:10.0.0.1"
+
+
+def test_key_file_without_a_key_refused(tmp_path: Path) -> None:
+    (tmp_path / "keys").write_text("# no key yet\n\n")
+    with pytest.raises(ValueError, match="holds no key"):
+        KeyRing.from_settings(Settings(api_keys_file=tmp_path / "keys"))
+    with pytest.raises(FileNotFoundError):
+        KeyRing.from_settings(Settings(api_keys_file=tmp_path / "missing"))
+
+
+def test_empty_key_file_setting_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_KEYS_FILE", "")
+    assert Settings().api_keys_file is None
+    assert KeyRing.from_settings(Settings()).api == ()
+
+
+def test_scraper_keys_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "scraper").write_text("scrape-from-file\n")
+    settings = Settings(api_keys="api", metrics_api_keys_file=tmp_path / "scraper")
+    ring = KeyRing.from_settings(settings)
+    assert matches("scrape-from-file", ring.metrics_keys())
+    assert not matches("api", ring.metrics_keys())
