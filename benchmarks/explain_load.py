@@ -80,7 +80,9 @@ def main() -> None:
     text = make_review(random.Random(0), 300) if args.explain_text == "review" else SHORT_TEXTS[0]
     with tempfile.TemporaryDirectory(prefix="explain-load-") as tmp:
         work = Path(tmp)
-        server = service_server(args.model_dir, {"LOG_LEVEL": "warning"}, work / "service.log")
+        # Every stream comes from one address, one caller: let each have its explanation in.
+        env = {"LOG_LEVEL": "warning", "EXPLAIN_CALLER_MAX": str(max(2, args.streams))}
+        server = service_server(args.model_dir, env, work / "service.log")
         server.start(timeout=600)
         try:
             runs = {}

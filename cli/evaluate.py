@@ -28,7 +28,7 @@ def add_labelled_options(parser: argparse.ArgumentParser) -> None:
         "--label-column",
         default="label",
         metavar="L",
-        help="column of the labels, 0/1 or neg/pos (label)",
+        help="column of the labels, read as the version was trained to read them (label)",
     )
     parser.add_argument(
         "--batch-size", type=int, default=64, metavar="N", help="most texts per model call"

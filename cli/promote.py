@@ -8,7 +8,8 @@ the figures printed, nothing written) when the candidate is worse, unless `--for
   two equally good versions do not block each other on noise;
 - without it: on the validation figures in both versions' metadata.json (`sentiment_accuracy`,
   `next_word_top5`), which are comparable only when both runs split the same data the same way
-  (same data checksum, seed, validation fraction and subsample); when they are not, the
+  (same data checksum, seed, validation fraction and subsample, and for next words the
+  same `--lm-data` text); when they are not, the
   promotion is refused as unjudged, since a figure on other data says nothing of which is better.
   Worse there means any lower figure (there are no paired answers to test).
 The first promotion also pins the models it does not name to the version served now, so that
@@ -77,6 +78,9 @@ def comparable(candidate: Version, current: Version) -> str | None:
     new, old = candidate.metadata(), current.metadata()
     if new.get("data", {}).get("sha256") != old.get("data", {}).get("sha256"):
         return "they were trained on different data"
+    # The next-word figures are also on held-out lines of the language model's extra text.
+    if candidate.name == "next_word" and lm_checksums(new) != lm_checksums(old):
+        return "their language models read different extra text (--lm-data)"
     for key in SPLIT_KEYS:
         if new.get("config", {}).get(key) != old.get("config", {}).get(key):
             return f"their runs split the data differently ({key})"
@@ -85,6 +89,12 @@ def comparable(candidate: Version, current: Version) -> str | None:
     ] not in old.get("metrics", {}):
         return f"one of them records no {METRIC[candidate.name]}"
     return None
+
+
+def lm_checksums(metadata: dict[str, Any]) -> list[str]:
+    """The checksums of the extra language-model text a run read, in order."""
+    sources = metadata.get("data", {}).get("lm_data", [])
+    return [str(source.get("sha256")) for source in sources if isinstance(source, dict)]
 
 
 def judge(candidate: Version, current: Version, args: argparse.Namespace) -> dict[str, Any]:

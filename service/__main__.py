@@ -6,24 +6,15 @@ import signal
 def main() -> None:
     """Serve until SIGTERM or Ctrl+C; on SIGTERM report not-ready for DRAIN_SECONDS while still
     serving, then let in-flight requests finish and exit 0."""
-    import uvicorn
-
     from service.main import create_app
     from service.monitoring.logs import configure_logging
-    from service.server import DrainingServer
+    from service.server import DrainingServer, server_config
     from service.settings import Settings
 
     settings = Settings()
     configure_logging(settings.log_level)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,  # type: ignore[arg-type]
-    )
+    config = server_config(app, settings)
     # uvicorn re-raises the stop signal once it has shut down gracefully; with a handler that
     # does nothing, that graceful stop ends the process with status 0.
     for stop in (signal.SIGTERM, signal.SIGINT):

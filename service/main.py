@@ -1,4 +1,5 @@
-"""The FastAPI app: settings, lifespan (model registry), middleware, error handlers, routers."""
+"""The FastAPI app: settings, API keys, lifespan (model registry), middleware, error handlers,
+routers."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -6,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from service.api.auth import KeyRing
 from service.api.body_limit import BodyLimitMiddleware
 from service.api.fast_path import PredictionFastPath
 from service.api.routes import health, metrics, models, predict
@@ -48,11 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # service.ui.swagger serves it, behind the API keys
         # Metrics are Prometheus's (/metrics); FastAPI's OpenTelemetry hooks would only cost a
         # provider lookup per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.keys = KeyRing.from_settings(settings)  # read once: a new key needs a restart
     app.state.metrics = app_metrics
     app.state.registry = registry
     app.state.explainer = explainer
@@ -69,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

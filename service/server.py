@@ -1,4 +1,6 @@
-"""The uvicorn server, with a drain period on SIGTERM before the graceful shutdown.
+"""The uvicorn server: its configuration from the settings (the connection guard of
+service.connections, its deadlines and limits), and a drain period on SIGTERM before the
+graceful shutdown.
 
 A load balancer or Kubernetes learns that a replica is going away from its readiness checks. On
 SIGTERM the service therefore first reports not-ready (503 on /ready and /v2/health/ready) while
@@ -16,7 +18,34 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from service.connections import ConnectionLimits, guarded_protocol
+from service.settings import Settings
+
 log = logging.getLogger(__name__)
+
+
+def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration: where to listen, the connection guard, no access log (the app
+    logs each request), no Server header, no WebSocket (the service has none)."""
+    limits = ConnectionLimits(
+        header_seconds=settings.header_timeout_seconds,
+        body_seconds=settings.body_timeout_seconds,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=guarded_protocol(limits),
+        ws="none",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]
+        limit_concurrency=settings.max_connections,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,  # type: ignore[arg-type]
+    )
 
 
 class DrainingServer(uvicorn.Server):

@@ -63,9 +63,13 @@ class Settings(BaseSettings):
     # explain_queue_max waiting requests, 503. A text of more than explain_max_units words is
     # explained in that many spans of consecutive words; a request explains at most
     # explain_max_texts texts; masked copies go to the model in calls of at most
-    # explain_call_words padded words (a 300-word review: 13 copies a call).
+    # explain_call_words padded words (a 300-word review: 13 copies a call). One caller (an API
+    # key, or a client address when keys are off) has at most explain_caller_max requests
+    # running or waiting, so that it cannot take every place; a freed slot goes to the waiting
+    # caller served longest ago.
     explain_concurrency: int = Field(default=1, ge=1)
     explain_queue_max: int = Field(default=4, ge=0)
+    explain_caller_max: int = Field(default=2, ge=1)
     explain_max_units: int = Field(default=64, ge=1)
     explain_max_texts: int = Field(default=16, ge=1)
     explain_call_words: int = Field(default=4096, ge=1)
@@ -88,6 +92,21 @@ class Settings(BaseSettings):
     drift_metrics: bool = True
     drift_window_texts: int = Field(default=1000, ge=10)
     drift_update_texts: int = Field(default=100, ge=1)
+
+    # Connections (service.connections, docs/security.md): a request's line and headers must
+    # arrive within header_timeout_seconds of the connection's opening (or of a kept-alive
+    # connection's next request's first byte), its body within body_timeout_seconds of the
+    # headers (else 408 and close); a connection idle after an answer is closed after
+    # keep_alive_seconds (longer than a balancer's idle reuse, so the balancer closes first);
+    # beyond max_connections open connections or requests, 503 (the probes are still served);
+    # a head of more than max_header_bytes is refused with 431. forwarded_allow_ips: the
+    # addresses (comma-separated, or *) whose X-Forwarded-For names the client, a balancer's.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    keep_alive_seconds: float = Field(default=15.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
+    max_header_bytes: int = Field(default=16_384, ge=1024)
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # After SIGTERM: seconds the service keeps serving while /ready answers 503, so that a load
     # balancer's or Kubernetes' readiness checks take it out of rotation first (HAProxy in

@@ -24,6 +24,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from training.behaviour import run_suite
 from training.ngram_model import log_count_ratio
 from training.trigram_model import (
     document_trigrams,
@@ -44,7 +45,7 @@ def preprocess(text: str) -> str:
     return _LINE_BREAK.sub(" ", text.lower())
 
 
-# A fitted sentiment baseline: raw texts in, predicted labels (0 or 1) out.
+# A fitted sentiment baseline: raw texts in, probabilities of positive out.
 Classifier = Callable[[list[str]], np.ndarray]
 
 
@@ -67,7 +68,7 @@ def tfidf_logistic_regression(
     # Weak regularisation suits the L2-normalised rows (3-fold CV on train: C=3 90.0%, 10-30 90.5%).
     model = LogisticRegression(C=30.0, solver="liblinear", random_state=seed)
     model.fit(train_features, np.asarray(train_labels))
-    return lambda texts: model.predict(vectorizer.transform(texts))
+    return lambda texts: model.predict_proba(vectorizer.transform(texts))[:, 1]
 
 
 def nb_logistic_regression(
@@ -89,7 +90,7 @@ def nb_logistic_regression(
     # 3-fold CV on train: C=0.1 91.1%, 0.3-3 91.3%.
     model = LogisticRegression(C=1.0, solver="liblinear", random_state=seed)
     model.fit(train_features @ scale, np.asarray(train_labels))
-    return lambda texts: model.predict(vectorizer.transform(texts) @ scale)
+    return lambda texts: model.predict_proba(vectorizer.transform(texts) @ scale)[:, 1]
 
 
 def sentiment_baselines(
@@ -97,15 +98,20 @@ def sentiment_baselines(
     train_labels: np.ndarray,
     eval_sets: dict[str, tuple[list[str], np.ndarray]],
     seed: int = 0,
+    behaviour: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, float]:
     """Each baseline's accuracy on each evaluation set: {"tfidf_lr_<set>": ..., "nb_lr_<set>":
-    ...}, with `eval_sets` such as {"accuracy": validation, "short_accuracy": sentences}."""
+    ...}, with `eval_sets` such as {"accuracy": validation, "short_accuracy": sentences}; and,
+    into `behaviour` when given, each baseline's failure rates on the behavioural suite."""
     results = {}
     for name, fit in [("tfidf_lr", tfidf_logistic_regression), ("nb_lr", nb_logistic_regression)]:
         start = time.time()
         predict = fit(train_texts, train_labels, seed)
         for set_name, (texts, labels) in eval_sets.items():
-            results[f"{name}_{set_name}"] = float(np.mean(predict(texts) == np.asarray(labels)))
+            predicted = predict(texts) >= 0.5
+            results[f"{name}_{set_name}"] = float(np.mean(predicted == (np.asarray(labels) == 1)))
+        if behaviour is not None:
+            behaviour[name] = run_suite(predict)
         found = ", ".join(f"{k}={v:.4f}" for k, v in results.items() if k.startswith(name))
         print(f"baseline {found} ({time.time() - start:.0f}s)")
     return results

@@ -80,6 +80,8 @@ class TrainConfig:
     # unigrams, bigrams and trigrams it weighs, the most frequent first (docs/results.md: why
     # this many).
     ngram_features: int = 150_000
+    # Words after a negator read apart (`not_great`), up to the next punctuation or "but".
+    ngram_negation_scope: bool = True
 
     # next-word serving and evaluation
     next_word_context: int = 64  # tokens of context the exported model reads

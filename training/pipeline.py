@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import tensorflow as tf
 from scipy.special import expit
 
 from training import reference, report
+from training.behaviour import build_suite, failure_rates, suite_texts
 from training.config import TrainConfig
 from training.data import (
     Columns,
@@ -119,6 +121,8 @@ class Sentiment:
     eval_sets: dict[str, tuple[list[str], np.ndarray]]  # what the baselines are scored on
     test: dict[str, object] | None = None  # the figures on --test
     test_probabilities: np.ndarray | None = None
+    # Failure rates on the behavioural suite, of the blend ("served") and of each member.
+    behaviour: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def run(
@@ -141,7 +145,8 @@ def run(
     metrics |= sentiment_metrics
     print(f"sentiment: {_format(sentiment_metrics)} ({_seconds(started)})")
     # Baselines on the very same split, so the comparison is like for like.
-    baselines = _baselines(prepared, sentiment.eval_sets) if config.baselines else {}
+    behaviour = sentiment.behaviour
+    baselines = _baselines(prepared, sentiment.eval_sets, behaviour) if config.baselines else {}
     version = next_version(model_dir)
     metadata = {
         "version": version,
@@ -151,6 +156,7 @@ def run(
         "config": prepared.config.to_dict(),
         "metrics": metrics,
         "baselines": baselines,
+        "behaviour": behaviour,
         "training_seconds": round(time.monotonic() - started, 1),
         # Empty when every model ran its planned steps, as it should.
         "time_budget_cuts": trained.cuts,
@@ -316,7 +322,13 @@ def fit_sentiment(
     last sentences and the test reviews (when the corpus has them)."""
     config, split, corpus = prepared.config, prepared.split, prepared.corpus
     ngram = NgramLogits(
-        fit_ngram_model(split.train_texts, split.train_labels, config.ngram_features, config.seed)
+        fit_ngram_model(
+            split.train_texts,
+            split.train_labels,
+            config.ngram_features,
+            config.seed,
+            config.ngram_negation_scope,
+        )
     )
     members = partial(_member_logits, prepared, classifiers, ngram)
     val_members = members(split.val_texts)
@@ -334,11 +346,26 @@ def fit_sentiment(
         test_members = members(corpus.test_texts)
         metrics |= _accuracies(test_members, blend, corpus.test_labels, "test_accuracy")
     found = Sentiment(ngram, blend, probabilities, eval_sets)
+    found.behaviour = _behaviour(members, blend)
+    metrics["sentiment_behaviour_failure"] = found.behaviour["served"]["mean"]
     if prepared.test is not None:
         test_members = members(prepared.test.texts)
         found.test_probabilities = expit(blend_logits(test_members, blend))
         found.test = _test_figures(prepared, test_members, blend, found.test_probabilities)
     return found, metrics
+
+
+def _behaviour(
+    members: Callable[[list[str]], dict[str, np.ndarray]], blend: dict[str, float]
+) -> dict[str, dict[str, float]]:
+    """The behavioural suite's failure rates: of the served blend and, when there are several
+    members, of each alone."""
+    suite = build_suite()
+    logits = members(suite_texts(suite))
+    found = {"served": failure_rates(suite, expit(blend_logits(logits, blend)))}
+    if len(logits) > 1:
+        found |= {member: failure_rates(suite, expit(z)) for member, z in logits.items()}
+    return found
 
 
 def _test_figures(
@@ -458,6 +485,7 @@ def _write_extra_files(
         metadata["baselines"],
         figures=figures,
         test=metadata.get("test"),
+        behaviour=metadata.get("behaviour"),
     )
 
 
@@ -498,7 +526,9 @@ def _accuracies(
 
 
 def _baselines(
-    prepared: Prepared, eval_sets: dict[str, tuple[list[str], np.ndarray]]
+    prepared: Prepared,
+    eval_sets: dict[str, tuple[list[str], np.ndarray]],
+    behaviour: dict[str, dict[str, float]],
 ) -> dict[str, float]:
     """TF-IDF+LR and NB-LR on the sentiment sets, and a Kneser-Ney trigram per form, each
     fitted on the training text in that form."""
@@ -506,7 +536,9 @@ def _baselines(
 
     config, split, unpunctuated = prepared.config, prepared.split, prepared.unpunctuated
     started = time.monotonic()
-    found = sentiment_baselines(split.train_texts, split.train_labels, eval_sets, config.seed)
+    found = sentiment_baselines(
+        split.train_texts, split.train_labels, eval_sets, config.seed, behaviour
+    )
     positions = config.next_word_eval_positions
     found |= kneser_ney_trigram(
         prepared.lm_train,

@@ -225,7 +225,7 @@ All numbers are on the validation split; the baselines use the same split.
 Last sentences: each validation review's last sentence of 5-30 words, labelled like its
 review; a noisy stand-in for the short single sentences users send.
 ${blend_note}
-${sentiment_table}${test_section}
+${sentiment_table}${test_section}${behaviour_section}
 
 ## Next word
 
@@ -267,13 +267,15 @@ def write_report(
     baselines: dict,
     figures: Sequence[str] = (),
     test: dict | None = None,
+    behaviour: dict | None = None,
 ) -> None:
     """A short Markdown report: our models beside the baselines, then every metric we have.
 
     `metrics` are the run's (missing ones show as –); baselines are the dicts of
     training.baselines (an empty dict when they were not computed). `figures` are image files
     next to the report, embedded at the end. `test` holds the figures on a separate test file
-    (pipeline.py), shown in a section of their own.
+    (pipeline.py), shown in a section of their own; `behaviour` the failure rates on the
+    behavioural suite per model (training/behaviour.py).
     """
     blended = "sentiment_ngram_weight" in metrics
     mixed_in = [name for name in ("cache", "trigram") if metrics.get(f"next_word_{name}_weight")]
@@ -284,6 +286,7 @@ def write_report(
             ["Model", "Reviews", "Last sentences"], _sentiment_rows(metrics, baselines)
         ),
         "test_section": _test_section(test) if test else "",
+        "behaviour_section": _behaviour_section(behaviour) if behaviour else "",
         "mix_note": MIX_NOTE if mixed_in else "",
         "next_word_table": _lines(NEXT_WORD_HEADER, _next_word_rows(metrics, baselines, mixed_in)),
         "punctuation_section": (
@@ -304,6 +307,30 @@ def write_report(
         ),
     }
     Path(path).write_text(REPORT.substitute(fields), encoding="utf-8")
+
+
+BEHAVIOUR_MODELS = {
+    "served": "Ours (served)",
+    "lstm": "LSTMs alone",
+    "ngram": "n-gram alone",
+    "tfidf_lr": "TF-IDF + LR",
+    "nb_lr": "NB-LR",
+}
+
+
+def _behaviour_section(behaviour: dict) -> str:
+    """Each capability's failure rate per model, the behavioural suite's table."""
+    models = [name for name in BEHAVIOUR_MODELS if name in behaviour]
+    capabilities = list(behaviour[models[0]])
+    rows = [
+        [capability, *(_format(behaviour[m].get(capability), "percent") for m in models)]
+        for capability in capabilities
+    ]
+    return (
+        "\n\nThe behavioural suite (`training/behaviour.py`): short texts built from templates, "
+        "the share of cases each model fails (lower is better; *mean* is over the capabilities):"
+        "\n\n" + _lines(["Capability", *(BEHAVIOUR_MODELS[m] for m in models)], rows)
+    )
 
 
 KEYSTROKES_NOTE = """

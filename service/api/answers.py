@@ -3,13 +3,14 @@ request into its response model. The routes (service.api.routes.predict) and the
 (service.api.fast_path) both call them, so a request gets the same answer either way. They take
 the registry and settings from the app's state rather than through `Depends`. A sentiment request
 with `"explain": true` is answered by the explainer (service.explain), outside the prediction
-queue.
+queue, its slots shared between callers (`service.api.auth.caller`, set by the key check).
 """
 
 from fastapi import Response
 from pydantic import BaseModel
 from starlette.datastructures import State
 
+from service.api.auth import caller
 from service.api.schemas import (
     ExplainedSentimentBatchResponse,
     ExplainedSentimentResponse,
@@ -67,7 +68,7 @@ async def answer_explained(
     predictions of `batcher`."""
     texts = body.texts or [body.text or ""]
     servable = batcher.servable
-    explained = await explainer.explain(servable, texts, batcher.busy)
+    explained = await explainer.explain(servable, texts, batcher.busy, caller.get())
     results = [explained_result(t, e) for t, e in zip(texts, explained, strict=True)]
     if body.texts is None:
         return ExplainedSentimentResponse(**dict(results[0]), model_version=servable.version)

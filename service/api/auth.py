@@ -20,16 +20,22 @@ import hmac
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import Scope
 
+from service.api.schemas import ErrorResponse
 from service.settings import Settings
 
 HASHED = "sha256:"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
+REFUSED = "Missing or invalid API key"
+# The answer a keyed route documents in OpenAPI.
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": f"{REFUSED} (only when the service has keys)"}
+}
 # Who the current request is for (set for every request that passes `authorize`).
 caller: ContextVar[str] = ContextVar("caller", default="anonymous")
 
@@ -111,7 +117,7 @@ def authorize(scope: Scope, digests: tuple[bytes, ...], token: str | None) -> No
         return
     who = matches(token, digests) if token else None
     if who is None:
-        raise HTTPException(401, "Missing or invalid API key", headers=CHALLENGE)
+        raise HTTPException(401, REFUSED, headers=CHALLENGE)
     caller.set(f"key:{who}")
 
 

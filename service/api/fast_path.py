@@ -3,8 +3,10 @@
 Under load the event loop is what limits the service, and about a third of its time per
 prediction went to Starlette's routing and FastAPI's request handling (exception wrappers, the
 exit stack, dependency solving) around endpoints that do little themselves. This middleware
-answers a POST to /sentiment or /next-word with a JSON Content-Type itself, with the same
-model, the same `answer_*` function and the same error handlers as the routes. It parses and
+checks a POST to /sentiment or /next-word for an API key first, as the routes' dependency does
+(`authorize`: 401 before the body is read), then answers one with a JSON Content-Type itself,
+with the same model, the same `answer_*` function and the same error handlers as the routes. It
+parses and
 validates the body once, bounded by the limits (service.api.limits), and answers a body that
 fails as the routes would (400 not UTF-8, 422 not JSON or invalid). Anything else (another
 Content-Type, an empty body) goes on, body and all, to the FastAPI routes, which answer it as
@@ -14,16 +16,18 @@ Content-Type, an empty body) goes on, body and all, to the FastAPI routes, which
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastapi import HTTPException
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.answers import answer_next_word, answer_sentiment, json_response
+from service.api.auth import authorize, bearer, header_token, require_api_key
 from service.api.json_route import is_json
 from service.api.limits import parse_request
 from service.api.schemas import NextWordRequest, SentimentRequest
-from service.errors import foreseen_error_handler
+from service.errors import foreseen_error_handler, handle_http
 
 AnswerFunction = Callable[[Any, Any], Awaitable[BaseModel]]
 
@@ -34,7 +38,7 @@ ENDPOINTS: dict[str, tuple[type[BaseModel], AnswerFunction]] = {
 }
 # The dependencies the fast path applies itself, as their routes would (tests/service/api check
 # that a prediction route depends on nothing else, so none is skipped).
-APPLIED_DEPENDENCIES: tuple[Callable[..., Any], ...] = ()
+APPLIED_DEPENDENCIES: tuple[Callable[..., Any], ...] = (require_api_key, bearer)
 
 
 class PredictionFastPath:
@@ -49,7 +53,18 @@ class PredictionFastPath:
         endpoint = None
         if scope["type"] == "http" and scope["method"] == "POST":
             endpoint = ENDPOINTS.get(scope["path"])
-        if endpoint is None or not is_json(content_type(scope)):
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        scope["route"] = self._routes[scope["path"]]
+        try:
+            authorize(scope, state.keys.api, header_token(scope))
+        except HTTPException as exc:
+            response = await handle_http(Request(scope, receive), exc)
+            await response(scope, receive, send)
+            return
+        if not is_json(content_type(scope)):
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)
@@ -59,8 +74,6 @@ class PredictionFastPath:
             await self.app(scope, replay(body, receive), send)  # FastAPI's "missing body"
             return
         request_model, answer = endpoint
-        scope["route"] = self._routes[scope["path"]]
-        state = scope["app"].state
         try:
             request = parse_request(request_model, body, state.settings)
             response = json_response(await answer(request, state))

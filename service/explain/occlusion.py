@@ -7,20 +7,25 @@ sit behind one signature), so that is what is explained. The text and all its ma
 to the model together, in calls of at most `explain_call_words` padded words.
 
 Explanations never wait in the prediction queue: they have `explain_concurrency` slots and a
-queue of `explain_queue_max` requests (beyond it, 503), and their model calls run in a thread
-pool of their own, one call at a time per slot, so plain predictions keep their threads and
-can run between the calls of an explanation. While plain predictions wait or run, an explanation
-also pauses after each call, so that it takes at most `explain_busy_share` of the time.
+queue of `explain_queue_max` requests (beyond it, 503), shared fairly: one caller has at most
+`explain_caller_max` requests running or waiting (beyond them, 503 for that caller alone) and a
+freed slot goes to the waiting caller served longest ago (service.explain.fair). Their model
+calls run in a thread pool of their own, one call at a time per slot, so plain predictions keep
+their threads and can run between the calls of an explanation. While plain predictions wait or
+run, an explanation also pauses after each call, so that it takes at most `explain_busy_share` of
+the time.
 """
 
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from service.errors import ModelCallError, ServiceUnavailableError
+from service.explain.fair import FairSlots
 from service.explain.units import Unit, group_units, split_units, without
 from service.monitoring.metrics import Metrics
 from service.serving.servable import Servable
@@ -59,8 +64,9 @@ class Explainer:
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._slots = asyncio.Semaphore(settings.explain_concurrency)
+        self._slots = FairSlots(settings.explain_concurrency)
         self._admitted = 0  # requests running or waiting for a slot
+        self._admitted_by: Counter[str] = Counter()  # the same, per caller
         self._executor: ThreadPoolExecutor | None = None  # made on first use, in the lifespan
 
     def close(self) -> None:
@@ -70,18 +76,30 @@ class Explainer:
             self._executor = None
 
     async def explain(
-        self, servable: Servable, texts: list[str], busy: Callable[[], bool] = lambda: False
+        self,
+        servable: Servable,
+        texts: list[str],
+        busy: Callable[[], bool] = lambda: False,
+        caller: str = "anonymous",
     ) -> list[Explained]:
-        """Each text's probability and unit weights; 503 when too many wait or time runs out.
-        `busy` says whether plain predictions are waiting or running."""
+        """Each text's probability and unit weights; 503 when too many wait (in all, or of this
+        caller's) or time runs out. `busy` says whether plain predictions are waiting or
+        running."""
         settings = self._settings
         if self._admitted >= settings.explain_concurrency + settings.explain_queue_max:
             self._reject("explain_queue_full")
             raise ServiceUnavailableError("too many explanations in progress; retry later")
+        if self._admitted_by[caller] >= settings.explain_caller_max:
+            self._reject("explain_caller_full")
+            raise ServiceUnavailableError(
+                f"at most {settings.explain_caller_max} explanations of one caller at a time; "
+                "retry later"
+            )
         self._admitted += 1
+        self._admitted_by[caller] += 1
         try:
             async with asyncio.timeout(settings.request_timeout_seconds):
-                async with self._slots:
+                async with self._slots.slot(caller):
                     started = time.perf_counter()
                     explained = [await self._explain_one(servable, text, busy) for text in texts]
                     self._metrics.explanation.observe(time.perf_counter() - started)
@@ -94,6 +112,9 @@ class Explainer:
             ) from None
         finally:
             self._admitted -= 1
+            self._admitted_by[caller] -= 1
+            if not self._admitted_by[caller]:
+                del self._admitted_by[caller]
 
     async def _explain_one(
         self, servable: Servable, text: str, busy: Callable[[], bool]

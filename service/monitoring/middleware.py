@@ -14,6 +14,9 @@ from service.monitoring.logs import request_id_var
 from service.monitoring.metrics import Metrics
 
 log = logging.getLogger("service.access")
+# The status recorded for a request the app gave no answer to: the client left, or was cut off
+# by a deadline (service.connections), first (nginx's "client closed request").
+NO_ANSWER = 499
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
@@ -50,7 +53,7 @@ class RequestContextMiddleware:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"
         token = request_id_var.set(request_id)
-        status = 500
+        status = NO_ANSWER
         responded = False
         started = time.perf_counter()
 

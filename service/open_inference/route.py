@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
+from service.api.auth import REFUSED
 from service.api.json_route import Handler
 from service.errors import foreseen_error_handler
 from service.open_inference.schemas import ErrorV2, InferenceRequest, InferenceResponse
@@ -24,6 +25,14 @@ ERROR_RESPONSES_V2: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorV2, "description": "Unknown model or version"},
     503: {"model": ErrorV2, "description": "Not ready, overloaded or shutting down"},
 }
+# Those of the endpoints that need an API key (all but the health probes).
+KEYED_RESPONSES_V2: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorV2, "description": f"{REFUSED} (only when the service has keys)"},
+    **ERROR_RESPONSES_V2,
+}
+
+# The headers of an error that its protocol form keeps.
+KEPT_HEADERS = ("retry-after", "allow", "www-authenticate")
 
 INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -34,7 +43,7 @@ INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorV2, "description": "Malformed request, tensor, shape or datatype"},
     413: {"model": ErrorV2, "description": "Too many texts, a text too long or a body too large"},
     500: {"model": ErrorV2, "description": "The model failed on these texts"},
-    **ERROR_RESPONSES_V2,
+    **KEYED_RESPONSES_V2,
 }
 INFER_BODY = {
     "requestBody": {
@@ -54,15 +63,17 @@ def error_message(detail: Any) -> str:
 
 
 def as_protocol_error(response: Response) -> JSONResponse:
-    """The same error as `{"error": "..."}`; 422 becomes the protocol's 400."""
+    """The same error as `{"error": "..."}`, with its Retry-After, Allow or WWW-Authenticate;
+    422 becomes the protocol's 400."""
     detail = orjson.loads(bytes(response.body)).get("detail")
     status = 400 if response.status_code == 422 else response.status_code
-    kept = {k: v for k, v in response.headers.items() if k in ("retry-after", "allow")}
+    kept = {k: v for k, v in response.headers.items() if k in KEPT_HEADERS}
     return JSONResponse({"error": error_message(detail)}, status, headers=kept)
 
 
 class V2Route(APIRoute):
-    """Foreseen errors (400, 404, 413, 503, the model's 500) as the protocol's error object."""
+    """Foreseen errors (400, 401, 404, 413, 503, the model's 500) as the protocol's error
+    object."""
 
     def get_route_handler(self) -> Handler:
         handle = super().get_route_handler()

@@ -8,12 +8,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 
+from service.api.auth import ApiKey
 from service.api.deps import RegistryDep, SettingsDep
 from service.api.json_route import is_json
 from service.errors import ServiceUnavailableError
 from service.open_inference.codec import parse_request
 from service.open_inference.inference import batcher_for, infer, metadata
-from service.open_inference.route import ERROR_RESPONSES_V2, INFER_BODY, INFER_RESPONSES, V2Route
+from service.open_inference.route import (
+    ERROR_RESPONSES_V2,
+    INFER_BODY,
+    INFER_RESPONSES,
+    KEYED_RESPONSES_V2,
+    V2Route,
+)
 from service.open_inference.schemas import (
     LiveResponse,
     ModelMetadata,
@@ -24,6 +31,8 @@ from service.open_inference.schemas import (
 from service.serving.registry import Registry
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"], route_class=V2Route)
+# Every endpoint but the health probes needs an API key (when the service has keys).
+KEYED = [ApiKey]
 SERVER = ServerMetadata(
     name="imdb-lstm-service", version="1.0.0", extensions=["binary_tensor_data"]
 )
@@ -54,7 +63,7 @@ def check_content_type(content_type: str, header_length: str | None) -> None:
     )
 
 
-@router.get("", response_model=ServerMetadata)
+@router.get("", response_model=ServerMetadata, responses=KEYED_RESPONSES_V2, dependencies=KEYED)
 async def read_server_metadata() -> ServerMetadata:
     """The server's name, version and protocol extensions."""
     return SERVER
@@ -73,9 +82,17 @@ async def read_server_ready(request: Request, registry: RegistryDep) -> ServerRe
     return ServerReadyResponse()
 
 
-@router.get("/models/{name}", response_model=ModelMetadata, responses=ERROR_RESPONSES_V2)
 @router.get(
-    "/models/{name}/versions/{version}", response_model=ModelMetadata, responses=ERROR_RESPONSES_V2
+    "/models/{name}",
+    response_model=ModelMetadata,
+    responses=KEYED_RESPONSES_V2,
+    dependencies=KEYED,
+)
+@router.get(
+    "/models/{name}/versions/{version}",
+    response_model=ModelMetadata,
+    responses=KEYED_RESPONSES_V2,
+    dependencies=KEYED,
 )
 async def read_model_metadata(
     name: str, registry: RegistryDep, version: str | None = None
@@ -84,11 +101,17 @@ async def read_model_metadata(
     return metadata(batcher_for(registry, name, version))
 
 
-@router.get("/models/{name}/ready", response_model=ModelReadyResponse, responses=ERROR_RESPONSES_V2)
+@router.get(
+    "/models/{name}/ready",
+    response_model=ModelReadyResponse,
+    responses=KEYED_RESPONSES_V2,
+    dependencies=KEYED,
+)
 @router.get(
     "/models/{name}/versions/{version}/ready",
     response_model=ModelReadyResponse,
-    responses=ERROR_RESPONSES_V2,
+    responses=KEYED_RESPONSES_V2,
+    dependencies=KEYED,
 )
 async def read_model_ready(
     name: str, registry: RegistryDep, version: str | None = None
@@ -98,9 +121,17 @@ async def read_model_ready(
     return ModelReadyResponse(name=name)
 
 
-@router.post("/models/{name}/infer", responses=INFER_RESPONSES, openapi_extra=INFER_BODY)
 @router.post(
-    "/models/{name}/versions/{version}/infer", responses=INFER_RESPONSES, openapi_extra=INFER_BODY
+    "/models/{name}/infer",
+    responses=INFER_RESPONSES,
+    openapi_extra=INFER_BODY,
+    dependencies=KEYED,
+)
+@router.post(
+    "/models/{name}/versions/{version}/infer",
+    responses=INFER_RESPONSES,
+    openapi_extra=INFER_BODY,
+    dependencies=KEYED,
 )
 async def infer_model(
     name: str,
@@ -117,7 +148,9 @@ async def infer_model(
     return await infer(batcher, body, rest, settings)
 
 
-@router.api_route("/{path:path}", methods=["GET", "POST"], include_in_schema=False)
+@router.api_route(
+    "/{path:path}", methods=["GET", "POST"], include_in_schema=False, dependencies=KEYED
+)
 async def read_unknown(path: str) -> Response:
     """Any other /v2 path: 404 as the protocol's error object."""
     raise HTTPException(404, f"no such endpoint: /v2/{path}")

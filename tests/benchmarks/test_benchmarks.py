@@ -171,3 +171,15 @@ def test_baseline_answers_one_request(model_dir: Path) -> None:
     assert next_word.status_code == 200
     assert len(next_word.json()["predictions"]) == 3
     assert ready.status_code == 200
+
+
+def test_behaviour_of_the_served_model_is_what_training_measured(model_dir: Path, tmp_path) -> None:
+    from benchmarks import behaviour
+
+    behaviour.main(["--model-dir", str(model_dir), "--results-dir", str(tmp_path)])
+    measured = json.loads((tmp_path / "behaviour.json").read_text())["rates"]
+    [version] = sorted((model_dir / "sentiment").iterdir())
+    recorded = json.loads((version / "metadata.json").read_text())["behaviour"]["served"]
+    assert list(measured) == list(recorded)
+    # The SavedModel and training's own blend agree to float32 rounding: a case may cross.
+    assert all(abs(measured[name] - recorded[name]) <= 1 / 60 for name in recorded)

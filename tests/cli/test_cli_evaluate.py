@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
 from cli.stats import mcnemar, sentiment_figures, verdict
@@ -34,9 +39,62 @@ def test_evaluate_other_columns_and_bad_labels(run_cli, model_dir, tmp_path) -> 
     args = ["--input", source, "--text-column", "body", "--label-column", "y"]
     result = run_cli("evaluate", "--model-dir", model_dir, *args, "--report-dir", tmp_path / "r")
     assert result.code == 1
-    assert "in.jsonl, row 2: label 'maybe' is not binary" in result.err
+    assert "in.jsonl, row 2: label 'maybe' is not one of '0', '1'," in result.err
     missing = run_cli("evaluate", "--model-dir", model_dir, "--input", source, "--json")
     assert missing.code == 1 and "line 1: no key text, label" in missing.json["error"]
+
+
+def test_evaluate_reads_labels_as_training_mapped_them(run_cli, model_dir, labelled, tmp_path):
+    """A version trained on "bad"/"good" labels is evaluated on a file spelled the same way,
+    and refuses the spellings its training did not read."""
+    store = Path(shutil.copytree(model_dir, tmp_path / "model"))
+    [version] = sorted((store / "sentiment").iterdir())
+    metadata_path = version / "metadata.json"
+    metadata = json.loads(metadata_path.read_text())
+    metadata["data"]["labels"] = {"rule": "sorted", "values": {"bad": 0, "good": 1}}
+    metadata_path.write_text(json.dumps(metadata))
+    spelled = tmp_path / "spelled.csv"
+    rows = list(csv.reader(labelled.open(newline="")))
+    with spelled.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(rows[0])
+        for row in rows[1:]:
+            writer.writerow([row[0], row[1], "good" if row[2] == "pos" else "bad", row[3]])
+
+    original = run_cli(
+        "evaluate",
+        "--model-dir",
+        model_dir,
+        "--input",
+        labelled,
+        "--json",
+        "--report-dir",
+        tmp_path / "a",
+    )
+    mapped = run_cli(
+        "evaluate",
+        "--model-dir",
+        store,
+        "--input",
+        spelled,
+        "--json",
+        "--report-dir",
+        tmp_path / "b",
+    )
+    assert mapped.code == 0, mapped.err
+    assert mapped.json["accuracy"] == original.json["accuracy"]
+    refused = run_cli(
+        "evaluate",
+        "--model-dir",
+        store,
+        "--input",
+        labelled,
+        "--json",
+        "--report-dir",
+        tmp_path / "c",
+    )
+    assert refused.code == 1
+    assert "label 'neg' is not one of 'bad', 'good'" in refused.json["error"]
 
 
 def test_compare_ranks_the_good_version_first(run_cli, two_versions, labelled) -> None:

@@ -53,21 +53,41 @@ def test_promote_without_input_needs_comparable_figures(run_cli, store) -> None:
 
 
 def test_promote_without_input_on_the_same_data(run_cli, store) -> None:
-    # Version 3: version 1 copied with a lower recorded accuracy, as a rerun on the same data.
-    for name in ("sentiment", "next_word"):
-        source, target = store / name / "1", store / name / "3"
-        target.mkdir()
-        for item in source.iterdir():
-            (target / item.name).symlink_to(item)
-        (target / "metadata.json").unlink()
-        metadata = json.loads((source / "metadata.json").read_text())
+    def halve_the_figures(metadata: dict) -> None:  # a rerun on the same data, but worse
         metadata["metrics"] = {k: v * 0.5 for k, v in metadata["metrics"].items()}
-        (target / "metadata.json").write_text(json.dumps(metadata))
+
+    copy_version(store, 1, 3, halve_the_figures)
     assert run_cli("promote", "--model-dir", store, 1, "--force").code == 0
     refused = run_cli("promote", "--model-dir", store, 3, "--model", "sentiment", "--json")
     assert refused.code == 3
     assert refused.json["evidence"]["sentiment"]["metric"] == "sentiment_accuracy"
     assert promoted(store)["sentiment"] == 1
+
+
+def copy_version(store: Path, source: int, target: int, change) -> None:
+    """Version `target` of both models: version `source` with its metadata changed."""
+    for name in ("sentiment", "next_word"):
+        source_dir, target_dir = store / name / str(source), store / name / str(target)
+        target_dir.mkdir()
+        for item in source_dir.iterdir():
+            (target_dir / item.name).symlink_to(item)
+        (target_dir / "metadata.json").unlink()
+        metadata = json.loads((source_dir / "metadata.json").read_text())
+        change(metadata)
+        (target_dir / "metadata.json").write_text(json.dumps(metadata))
+
+
+def test_other_language_model_text_leaves_only_sentiment_comparable(run_cli, store) -> None:
+    def read_more_text(metadata: dict) -> None:
+        metadata["data"]["lm_data"] = [{"path": "docs.txt", "sha256": "ab" * 32, "texts": 9}]
+
+    copy_version(store, 1, 3, read_more_text)
+    assert run_cli("promote", "--model-dir", store, 1, "--force").code == 0
+    result = run_cli("promote", "--model-dir", store, 3, "--json")
+    assert result.code == 3
+    evidence = result.json["evidence"]
+    assert evidence["sentiment"]["worse"] is False
+    assert evidence["next_word"]["unjudged"].startswith("their language models read different")
 
 
 def test_promote_one_model_pins_the_other(run_cli, store) -> None:

@@ -225,3 +225,45 @@ def test_playground_requests_stay_local(page) -> None:
     assert {urlsplit(url).hostname for url in page.requested} == {"127.0.0.1"}
     paths = {urlsplit(url).path for url in page.requested}
     assert {"/", "/playground/app.js", "/playground/style.css", "/sentiment"} <= paths
+
+
+@pytest.fixture(scope="module")
+def keyed_server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`python -m service` on the tiny models with an API key."""
+    log = tmp_path_factory.mktemp("playground-keyed") / "service.log"
+    server = service_server(model_dir, {"API_KEYS": "k-browser", "LOG_LEVEL": "warning"}, log)
+    server.start(timeout=600)
+    yield server
+    server.stop()
+
+
+def test_playground_asks_for_the_key(browser, keyed_server: Server) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(keyed_server.url + "/")
+    page.locator("#text").press_sequentially("a great movie", delay=20)
+    page.locator("#key-form").wait_for(state="visible", timeout=30_000)
+    assert "needs an API key" in page.locator("#status").text_content()
+    page.locator("#key").fill("k-browser")
+    page.locator("#key-form button").click()
+    wait_for_answer(page, "a great movie")
+    assert page.locator("#key-form").is_hidden()
+    # /docs, in the same tab, loads its document with the key the playground was given.
+    page.goto(keyed_server.url + "/docs")
+    page.locator(".opblock-summary-path", has_text="/sentiment").first.wait_for(timeout=30_000)
+    assert page.locator("#key-form").is_hidden()
+    context.close()
+
+
+def test_docs_ask_for_the_key(browser, keyed_server: Server) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(keyed_server.url + "/docs")
+    page.locator("#key-form").wait_for(state="visible", timeout=30_000)
+    page.locator("#key").fill("k-browser")
+    page.locator("#key-form button").click()
+    page.locator(".opblock-summary-path", has_text="/sentiment").first.wait_for(timeout=30_000)
+    # Authorised with the key: Swagger UI's lock shows the HTTPBearer scheme as set.
+    page.locator(".authorize").click()
+    assert "Logout" in page.locator(".auth-container").first.text_content(timeout=10_000)
+    context.close()

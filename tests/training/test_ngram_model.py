@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.ngram_model import NgramLogits, NgramModel, fit_ngram_model
-from training.text import standardized
+from training.ngram_model import NgramLogits, NgramModel, fit_ngram_model, ngram_texts
 from training.train import blend_logits, fit_blend, fit_temperature
 
 
@@ -28,7 +27,7 @@ def fitted() -> NgramModel:
 
 def reference_logit(model: NgramModel, text: str) -> float:
     """The TF-IDF logit computed by hand, as scikit-learn defines it."""
-    words = standardized([text])[0].split()
+    words = ngram_texts([text])[0].split()
     grams = Counter(
         " ".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)
     )
@@ -52,6 +51,39 @@ def test_served_logits_match_the_fitted_model(fitted: NgramModel) -> None:
     expected = [reference_logit(fitted, text) for text in texts]
     np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-4)
     assert served[2] == pytest.approx(fitted.bias)
+
+
+def test_words_in_a_negation_scope_are_read_apart() -> None:
+    texts = [
+        "The movie was NOT great, but I loved it.",
+        "I didn't think the plot was good. Great acting!",
+        "never",
+        "",
+        "no, really: good",
+    ]
+    assert ngram_texts(texts) == [
+        "the movie was not not_great , but i loved it .",
+        "i didn't not_think not_the not_plot not_was not_good . great acting !",
+        "never",
+        "",
+        "no , really : good",
+    ]
+    unmarked = ngram_texts(texts[:1], negation_scope=False)[0]
+    assert unmarked.split() == "the movie was not great , but i loved it .".split()
+
+
+def test_the_model_learns_what_a_negated_word_means() -> None:
+    rng = random.Random(2)
+    filler = "the movie plot was and it this i of".split()
+    labels = np.array([i % 2 for i in range(400)])
+    # Positive reviews praise; negative ones deny the same praise.
+    texts = [
+        " ".join(rng.choices(filler, k=8) + ([] if y else ["not"]) + ["great", "."]) for y in labels
+    ]
+    model = fit_ngram_model(texts, labels, max_ngrams=300)
+    logits = NgramLogits(model)(tf.constant(["it was great .", "it was not great ."])).numpy()
+    assert logits[0] > 0 > logits[1]
+    assert any(gram.startswith("not_") for gram in model.vocabulary)
 
 
 def test_the_model_learns_the_cues(fitted: NgramModel) -> None:

@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter, Request
 
-from service.api.deps import RegistryDep
+from service.api.deps import RegistryDep, SettingsDep
+from service.api.public import public_problem
 from service.api.schemas import ErrorResponse, HealthResponse, ReadyResponse
 from service.errors import ServiceUnavailableError
 
@@ -22,10 +23,16 @@ async def read_health() -> HealthResponse:
         503: {"model": ErrorResponse, "description": "A model is not loaded yet, or shutting down"}
     },
 )
-async def read_ready(request: Request, registry: RegistryDep) -> ReadyResponse:
+async def read_ready(
+    request: Request, registry: RegistryDep, settings: SettingsDep
+) -> ReadyResponse:
     """200 once both models are loaded, 503 before and while shutting down."""
     if missing := registry.missing():
-        why = [r["problem"] for r in registry.promotion() if r["name"] in missing and r["problem"]]
+        why = [
+            public_problem(r["problem"], settings.model_dir)
+            for r in registry.promotion()
+            if r["name"] in missing and r["problem"]
+        ]
         detail = f"not ready: no {' or '.join(missing)} model loaded yet"
         raise ServiceUnavailableError("; ".join([detail, *why]), 5)
     if request.app.state.draining:

@@ -3,9 +3,10 @@
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from service.api.auth import UNAUTHORIZED, MetricsKey
 from service.api.deps import MetricsDep
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=UNAUTHORIZED, dependencies=[MetricsKey])
 
 
 @router.get(
@@ -14,5 +15,6 @@ router = APIRouter(tags=["operations"])
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def read_metrics(metrics: MetricsDep) -> Response:
-    """Request counts and latencies, batching figures and the served model versions."""
+    """Request counts and latencies, batching figures and the served model versions (with keys
+    set: a METRICS_API_KEYS key, or without those an API key)."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

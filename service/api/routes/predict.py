@@ -13,10 +13,16 @@ from service.api.answers import (
     answer_sentiment,
     json_response,
 )
+from service.api.auth import UNAUTHORIZED, ApiKey
 from service.api.json_route import ERROR_RESPONSES, JsonBodyRoute
 from service.api.schemas import NextWordRequest, NextWordResponse, SentimentRequest
 
-router = APIRouter(tags=["predict"], route_class=JsonBodyRoute, responses=ERROR_RESPONSES)
+router = APIRouter(
+    tags=["predict"],
+    route_class=JsonBodyRoute,
+    responses={**UNAUTHORIZED, **ERROR_RESPONSES},
+    dependencies=[ApiKey],
+)
 
 
 @router.post("/sentiment", response_model=SentimentAnswer)

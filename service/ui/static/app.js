@@ -5,6 +5,8 @@
 // appended. The likeliest three-word phrase is one more candidate when it is likely enough; an
 // empty box gets the likeliest first words. Everything the service or the user wrote is
 // inserted as text (textContent, text nodes), never as HTML.
+// A service with API keys answers 401 without one: the page then asks for the key once and keeps
+// it for the browser tab (sessionStorage, shared with /docs); every later call sends it.
 "use strict";
 
 const DEBOUNCE_MS = 250;
@@ -18,6 +20,7 @@ const TUNING = {
 };
 // What the service reads as the inside of a word: letters, digits and apostrophes.
 const FRAGMENT = /(?:[\p{L}\p{N}]|')+$/u;
+const KEY = "api-key"; // where the tab keeps the API key
 
 const $ = (id) => document.getElementById(id);
 const input = $("text");
@@ -58,13 +61,22 @@ function describeError(status, body) {
   return "The service answered " + status + (text ? ": " + text : "");
 }
 
+function keyHeaders() {
+  const key = sessionStorage.getItem(KEY);
+  return key ? { Authorization: "Bearer " + key } : {};
+}
+
 async function post(path, payload, signal) {
   const response = await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...keyHeaders() },
     body: JSON.stringify(payload),
     signal,
   });
+  if (response.status === 401) {
+    $("key-form").hidden = false;
+    throw new Error("This service needs an API key (401): enter it below.");
+  }
   let body = null;
   try { body = await response.json(); } catch (_) { /* not JSON: described by status */ }
   if (!response.ok) throw new Error(describeError(response.status, body));
@@ -222,4 +234,10 @@ const band = $("band");
 band.style.left = UNSURE[0] * 100 + "%";
 band.style.width = (UNSURE[1] - UNSURE[0]) * 100 + "%";
 input.addEventListener("input", scheduleUpdate);
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, $("key").value.trim());
+  $("key-form").hidden = true;
+  update();
+});
 update();
