@@ -267,3 +267,40 @@ def test_docs_ask_for_the_key(browser, keyed_server: Server) -> None:
     page.locator(".authorize").click()
     assert "Logout" in page.locator(".auth-container").first.text_content(timeout=10_000)
     context.close()
+
+
+def test_playground_asks_once_then_sends_the_key_with_every_call(
+    browser, keyed_server: Server
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    calls: list[tuple[str, str | None]] = []
+    page.on(
+        "request",
+        lambda r: (
+            calls.append((urlsplit(r.url).path, r.headers.get("authorization")))
+            if r.method == "POST"
+            else None
+        ),
+    )
+    page.goto(keyed_server.url + "/")
+    # The empty box already asks for first words: the 401 brings the form up before any typing.
+    page.locator("#key-form").wait_for(state="visible", timeout=30_000)
+    page.locator("#key").fill("k-browser")
+    page.locator("#key-form button").click()
+    shown_words(page, "")
+    assert page.evaluate("sessionStorage.getItem('api-key')") == "k-browser"
+    page.locator("#text").press_sequentially("the movie w", delay=20)
+    shown_words(page, "the movie w")
+    page.locator("#suggestions button:not(.phrase)").first.click()
+    wait_for_answer(page, page.locator("#text").input_value())
+    assert page.locator("#key-form").is_hidden()
+    first_keyed = next(i for i, (_, key) in enumerate(calls) if key)
+    assert all(key is None for _, key in calls[:first_keyed])  # before the key: the 401s
+    assert {key for _, key in calls[first_keyed:]} == {"Bearer k-browser"}
+    assert {"/next-word", "/sentiment"} <= {path for path, _ in calls[first_keyed:]}
+    # The tab keeps the key: a reload asks for nothing.
+    page.reload()
+    shown_words(page, "")
+    assert page.locator("#key-form").is_hidden()
+    context.close()
