@@ -78,7 +78,7 @@ def wait_for_answer(page, text: str) -> None:
     """Wait until the page shows the answers for `text`."""
     page.wait_for_function(
         """text => document.getElementById("words").textContent === text
-           && document.querySelectorAll("#suggestions button").length > 0""",
+           && document.getElementById("suggestions").dataset.text === text""",
         arg=text,
         timeout=30_000,
     )
@@ -112,11 +112,11 @@ def test_playground_suggestion_appends_word(page, server: Server) -> None:
     page.locator("#text").press_sequentially("the plot was", delay=20)
     wait_for_answer(page, "the plot was")
     suggested = api(server, "/next-word", {"text": "the plot was", "top_k": 5})["predictions"]
-    buttons = page.locator("#suggestions button")
+    buttons = page.locator("#suggestions button:not(.phrase)")
     assert buttons.all_text_contents() == [p["word"] for p in suggested]
     word = suggested[0]["word"]
     buttons.first.click()
-    text = "the plot was" + ("" if word in ".,!?;:)" else " ") + word
+    text = f"the plot was {word} "  # a tapped word is followed by a space, as one typed
     assert page.locator("#text").input_value() == text
     wait_for_answer(page, text)
     expected = api(server, "/sentiment", {"text": text})
@@ -126,11 +126,73 @@ def test_playground_suggestion_appends_word(page, server: Server) -> None:
     )
     following = api(server, "/next-word", {"text": text, "top_k": 5})["predictions"]
     page.wait_for_function(
-        "words => [...document.querySelectorAll('#suggestions button')]"
+        "words => [...document.querySelectorAll('#suggestions button:not(.phrase)')]"
         ".map(b => b.textContent).join('|') === words.join('|')",
         arg=[p["word"] for p in following],
         timeout=30_000,
     )
+
+
+def shown_words(page, text: str) -> list[str]:
+    """The suggested words, once the page shows the suggestions for `text`."""
+    page.wait_for_function(
+        """text => document.getElementById("suggestions").dataset.text === text""",
+        arg=text,
+        timeout=30_000,
+    )
+    return page.locator("#suggestions button:not(.phrase)").all_text_contents()
+
+
+def test_playground_completes_the_word_being_typed(page, server: Server) -> None:
+    page.locator("#text").press_sequentially("the movie w", delay=20)
+    words = shown_words(page, "the movie w")
+    assert page.locator("#suggestions").get_attribute("data-completing") == "w"
+    expected = api(server, "/next-word", {"text": "the movie w", "top_k": 5})
+    assert expected["completing"] == "w"
+    assert words == [p["word"] for p in expected["predictions"]]
+    everything = page.locator("#suggestions button").all_text_contents()
+    assert all(word.startswith("w") for word in everything)  # the phrase, if shown, too
+    assert "\u201cw\u201d" in page.locator("#completing").text_content()
+    page.locator("#suggestions button:not(.phrase)").first.click()
+    text = f"the movie {words[0]} "  # the fragment replaced, a space after the word
+    assert page.locator("#text").input_value() == text
+    shown_words(page, text)
+    assert page.locator("#suggestions").get_attribute("data-completing") == ""
+    assert page.locator("#completing").text_content() == ""
+
+
+def test_playground_completion_keeps_the_fragments_capital(page) -> None:
+    page.locator("#text").press_sequentially("The movie W", delay=20)
+    words = shown_words(page, "The movie W")
+    page.locator("#suggestions button:not(.phrase)").first.click()
+    assert page.locator("#text").input_value() == f"The movie {words[0].capitalize()} "
+
+
+def test_playground_empty_box_shows_first_words(page, server: Server) -> None:
+    expected = api(server, "/next-word", {"text": "", "top_k": 5})["predictions"]
+    assert shown_words(page, "") == [p["word"] for p in expected]
+    page.locator("#suggestions button").first.click()
+    assert page.locator("#text").input_value() == expected[0]["word"] + " "
+
+
+def test_playground_offers_the_likeliest_phrase(page, server: Server) -> None:
+    text = "the movie "
+    best = api(server, "/next-word", {"text": text, "top_k": 5, "phrase_words": 3})["phrases"][0]
+    assert len(best["words"]) == 3
+    # The tiny model's phrases are unlikely: a threshold above the best shows none, below it one.
+    page.evaluate("p => { TUNING.phraseMinProbability = p; }", best["probability"] * 1.01)
+    page.locator("#text").fill(text)
+    shown_words(page, text)
+    assert page.locator("#suggestions button.phrase").count() == 0
+    page.evaluate("p => { TUNING.phraseMinProbability = p; }", best["probability"] * 0.99)
+    page.locator("#text").fill(text.strip())
+    shown_words(page, text.strip())
+    page.locator("#text").fill(text)
+    shown_words(page, text)
+    phrase = page.locator("#suggestions button.phrase")
+    assert phrase.text_content() == best["text"]
+    phrase.click()
+    assert page.locator("#text").input_value() == text + best["text"] + " "
 
 
 def test_playground_keyboard_shows_weights(page) -> None:
@@ -204,4 +266,41 @@ def test_docs_ask_for_the_key(browser, keyed_server: Server) -> None:
     # Authorised with the key: Swagger UI's lock shows the HTTPBearer scheme as set.
     page.locator(".authorize").click()
     assert "Logout" in page.locator(".auth-container").first.text_content(timeout=10_000)
+    context.close()
+
+
+def test_playground_asks_once_then_sends_the_key_with_every_call(
+    browser, keyed_server: Server
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    calls: list[tuple[str, str | None]] = []
+    page.on(
+        "request",
+        lambda r: (
+            calls.append((urlsplit(r.url).path, r.headers.get("authorization")))
+            if r.method == "POST"
+            else None
+        ),
+    )
+    page.goto(keyed_server.url + "/")
+    # The empty box already asks for first words: the 401 brings the form up before any typing.
+    page.locator("#key-form").wait_for(state="visible", timeout=30_000)
+    page.locator("#key").fill("k-browser")
+    page.locator("#key-form button").click()
+    shown_words(page, "")
+    assert page.evaluate("sessionStorage.getItem('api-key')") == "k-browser"
+    page.locator("#text").press_sequentially("the movie w", delay=20)
+    shown_words(page, "the movie w")
+    page.locator("#suggestions button:not(.phrase)").first.click()
+    wait_for_answer(page, page.locator("#text").input_value())
+    assert page.locator("#key-form").is_hidden()
+    first_keyed = next(i for i, (_, key) in enumerate(calls) if key)
+    assert all(key is None for _, key in calls[:first_keyed])  # before the key: the 401s
+    assert {key for _, key in calls[first_keyed:]} == {"Bearer k-browser"}
+    assert {"/next-word", "/sentiment"} <= {path for path, _ in calls[first_keyed:]}
+    # The tab keeps the key: a reload asks for nothing.
+    page.reload()
+    shown_words(page, "")
+    assert page.locator("#key-form").is_hidden()
     context.close()

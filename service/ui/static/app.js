@@ -1,13 +1,25 @@
 // The playground: as the text changes (debounced, the previous requests aborted), ask the service
-// for the sentiment with an explanation and for the next words, and show both. Everything the
-// service or the user wrote is inserted as text (textContent, text nodes), never as HTML.
-// A service with API keys answers 401 without one: the page then asks for the key and keeps it
-// for the browser tab (sessionStorage, shared with /docs).
+// for the sentiment with an explanation and for word suggestions, and show both. Suggestions
+// follow POST /next-word's own rule (no `complete` field): inside a word they complete it, and
+// tapping one replaces the typed fragment; after a space or a whole word they are next words,
+// appended. The likeliest three-word phrase is one more candidate when it is likely enough; an
+// empty box gets the likeliest first words. Everything the service or the user wrote is
+// inserted as text (textContent, text nodes), never as HTML.
+// A service with API keys answers 401 without one: the page then asks for the key once and keeps
+// it for the browser tab (sessionStorage, shared with /docs); every later call sends it.
 "use strict";
 
 const DEBOUNCE_MS = 250;
 const UNSURE = [0.35, 0.65]; // probabilities in this band are shown as "unsure"
 const TOP_K = 5;
+const PHRASE_WORDS = 3;
+const TUNING = {
+  // A phrase is shown when its probability (the product of its words') is at least this: about
+  // one phrase in five clears it on the full models, mostly set phrases ("one of the").
+  phraseMinProbability: 0.02,
+};
+// What the service reads as the inside of a word: letters, digits and apostrophes.
+const FRAGMENT = /(?:[\p{L}\p{N}]|')+$/u;
 const KEY = "api-key"; // where the tab keeps the API key
 
 const $ = (id) => document.getElementById(id);
@@ -28,7 +40,13 @@ function clearAnswers() {
   $("label").textContent = "\u2013";
   $("words").replaceChildren();
   $("word-info").textContent = "";
+  clearSuggestions();
+}
+
+function clearSuggestions() {
   $("suggestions").replaceChildren();
+  delete $("suggestions").dataset.text;
+  $("completing").textContent = "";
 }
 
 // A readable sentence for an error answer: 422 lists field errors, the rest carry a sentence.
@@ -108,16 +126,34 @@ function showWords(text, explanation) {
     ? "Long text: each highlight is a run of " + explanation.span_words + " words." : "";
 }
 
-function showSuggestions(answer) {
-  const buttons = answer.predictions.map((prediction) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = prediction.word;
-    button.title = "probability " + prediction.probability.toFixed(3);
-    button.addEventListener("click", () => appendWord(prediction.word));
-    return button;
-  });
+function suggestionButton(text, probability, completing, className) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = text;
+  button.title = "probability " + probability.toFixed(3);
+  if (className) button.className = className;
+  button.addEventListener("click", () => insertWords(text, completing));
+  return button;
+}
+
+function showSuggestions(answer, text) {
+  const completing = answer.completing;
+  const buttons = answer.predictions.map(
+    (p) => suggestionButton(p.word, p.probability, completing, ""));
+  const best = (answer.phrases || [])[0];
+  if (best && best.words.length > 1 && best.probability >= TUNING.phraseMinProbability) {
+    buttons.push(suggestionButton(best.text, best.probability, completing, "phrase"));
+  }
   $("suggestions").replaceChildren(...buttons);
+  $("suggestions").dataset.text = text; // what they answer (for tests and tools)
+  $("suggestions").dataset.completing = completing === null ? "" : completing;
+  if (completing === null) {
+    $("completing").textContent = "";
+  } else if (buttons.length) {
+    $("completing").textContent = "Completing \u201c" + completing + "\u201d";
+  } else {
+    $("completing").textContent = "No word the model knows starts with \u201c" + completing + "\u201d";
+  }
 }
 
 function showVersions(sentiment, nextWord) {
@@ -125,10 +161,31 @@ function showVersions(sentiment, nextWord) {
     " and next-word model version " + nextWord.model_version + ".";
 }
 
-function appendWord(word) {
-  const text = input.value;
-  const glue = /^[!?.,;:)]+$/.test(word) || text === "" || /\s$/.test(text) ? "" : " ";
-  input.value = text + glue + word;
+// Suggestions are lower case: a completion takes the case of the typed fragment ("Mov" gives
+// "Movie", "MOV" gives "MOVIE"), as training/keystrokes.py types with them.
+function withCase(words, fragment) {
+  const letters = [...fragment].filter((c) => c.toLowerCase() !== c.toUpperCase());
+  const upper = (c) => c === c.toUpperCase();
+  if (letters.length > 1 && letters.every(upper)) return words.toUpperCase();
+  if (letters.length && upper(fragment[0]) && letters[0] === fragment[0]) {
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+  return words;
+}
+
+// A completion (or a phrase that starts with one) replaces the fragment of the word being typed;
+// next words are appended. Either way a space follows, as after a word typed by hand.
+function insertWords(words, completing) {
+  let text = input.value;
+  let glue = text === "" || /\s$/.test(text) ? "" : " ";
+  if (completing !== null) {
+    // The fragment the answer completed, or (the text changed since) the one typed now.
+    const fragment = text.endsWith(completing) ? completing : (text.match(FRAGMENT) || [""])[0];
+    text = text.slice(0, text.length - fragment.length);
+    words = withCase(words, fragment);
+    glue = ""; // in the fragment's place
+  }
+  input.value = text + glue + words + " ";
   input.focus();
   update();
 }
@@ -137,23 +194,24 @@ async function update() {
   clearTimeout(timer);
   if (pending) pending.abort();
   const text = input.value;
-  if (!text.trim()) {
-    pending = null;
-    clearAnswers();
-    setStatus("", false);
-    return;
-  }
   const controller = new AbortController();
   pending = controller;
+  const suggesting = { text, top_k: TOP_K, phrase_words: PHRASE_WORDS };
   try {
+    if (!text.trim()) { // nothing to weigh yet: the likeliest first words only
+      const nextWord = await post("next-word", suggesting, controller.signal);
+      clearAnswers();
+      showSuggestions(nextWord, text);
+      setStatus("", false);
+      return;
+    }
     const [sentiment, nextWord] = await Promise.all([
       post("sentiment", { text, explain: true }, controller.signal),
-      // The playground appends the next word; completing a typed word is the API's (`complete`).
-      post("next-word", { text, top_k: TOP_K, complete: false }, controller.signal),
+      post("next-word", suggesting, controller.signal),
     ]);
     showSentiment(sentiment);
     showWords(text, sentiment.explanation);
-    showSuggestions(nextWord);
+    showSuggestions(nextWord, text);
     showVersions(sentiment, nextWord);
     setStatus("", false);
   } catch (error) {
@@ -182,4 +240,4 @@ $("key-form").addEventListener("submit", (event) => {
   $("key-form").hidden = true;
   update();
 });
-if (input.value.trim()) update();
+update();
