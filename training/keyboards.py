@@ -3,11 +3,12 @@ service asks it, and the Kneser-Ney trigram alone with its vocabulary filtered b
 prefix (the classic n-gram keyboard, the baseline).
 
 Both ask what POST /next-word asks for a text without `complete` (`question`): a text that ends
-inside a word is completed unless that fragment is a whole word, and a text with no context is
-read as following a sentence boundary ("."). That is the service's rule (`split_fragment` and
-`context_of` in service/serving/completion.py), restated here because training does not import
-the service; tests/training/test_keyboards.py checks the two agree. Only the ranking differs
-between the keyboards, so their figures compare the models.
+inside a word is completed, unless that fragment is a whole word and the likeliest of the words
+it begins (by the keyboard's own ranking), then the words after it are suggested; a text with no
+context is read as following a sentence boundary ("."). That is the service's rule (`suggest`
+in service/serving/completion.py), restated here because training does not import the service;
+tests/training/test_keyboards.py checks the two agree. Only the ranking differs between the
+keyboards, so their figures compare the models.
 """
 
 from __future__ import annotations
@@ -60,30 +61,61 @@ class Vocabulary:
         return start < end and self.words[start] == fragment.lower()
 
 
-def question(text: str, vocabulary: Vocabulary) -> tuple[str, str | None]:
-    """The text the model reads for `text`, and the fragment to complete (None: next words)."""
+def question(text: str) -> tuple[str, str | None]:
+    """The text the model reads for `text`'s completion, and the fragment to complete (None:
+    next words, `text` read whole)."""
     match = FRAGMENT.search(text)
     fragment = match.group().lstrip("'") if match else None  # a leading ' is a quote mark
-    if fragment and not vocabulary.is_word(fragment):
+    if fragment:
         text = text[: len(text) - len(fragment)]
-    else:
-        fragment = None
-    return (text if text.strip() else START), fragment
+    return context(text), fragment or None
+
+
+def context(text: str) -> str:
+    """What the model reads: a sentence boundary when nothing precedes the word."""
+    return text if text.strip() else START
+
+
+def finished(answer: Answer, vocabulary: Vocabulary) -> bool:
+    """Whether a completion shows its fragment to be a finished word: a whole word that is the
+    likeliest of the words it begins (or no word was ranked)."""
+    fragment = answer.completing
+    if fragment is None or not vocabulary.is_word(fragment):
+        return False
+    return not answer.words or answer.words[0] == fragment.lower()
 
 
 def _decode(rows: np.ndarray) -> list[list[str]]:
     return [[w.decode("utf-8", "replace") for w in row] for row in rows.tolist()]
 
 
-class ModelKeyboard:
+class RuleKeyboard:
+    """A keyboard asked by the service's rule: each text's completion (or next words), then,
+    for a fragment that proves a finished word, the words after it. Subclasses rank
+    (`_answer`: each (context, fragment or None) to its `Answer`)."""
+
+    vocabulary: Vocabulary
+
+    def __call__(self, texts: list[str]) -> list[Answer]:
+        answers = self._answer([question(text) for text in texts])
+        again = [i for i, answer in enumerate(answers) if finished(answer, self.vocabulary)]
+        nexts = self._answer([(context(texts[i]), None) for i in again])
+        for i, answer in zip(again, nexts, strict=True):
+            answers[i] = answer
+        return answers
+
+    def _answer(self, asked: list[tuple[str, str | None]]) -> list[Answer]:
+        raise NotImplementedError
+
+
+class ModelKeyboard(RuleKeyboard):
     """The exported next-word model's suggestions: its `serving_default` signature for next
     words, its `complete` signature for the word being typed, as the service calls them."""
 
     def __init__(self, module: Any, vocabulary: Vocabulary, k: int = SUGGESTIONS) -> None:
         self.module, self.vocabulary, self.k = module, vocabulary, tf.constant(k, tf.int32)
 
-    def __call__(self, texts: list[str]) -> list[Answer]:
-        asked = [question(text, self.vocabulary) for text in texts]
+    def _answer(self, asked: list[tuple[str, str | None]]) -> list[Answer]:
         answers = [Answer([], fragment) for _, fragment in asked]
         nexts = [i for i, (_, fragment) in enumerate(asked) if fragment is None]
         typing = [
@@ -110,7 +142,7 @@ class ModelKeyboard:
         return answers
 
 
-class TrigramKeyboard:
+class TrigramKeyboard(RuleKeyboard):
     """The Kneser-Ney trigram alone: P(w | the context's last two tokens) over the words that
     start with the typed fragment (every word for a next word)."""
 
@@ -124,10 +156,9 @@ class TrigramKeyboard:
         self.trigram, self.tokens, self.tokenize, self.k = trigram, tokens, tokenize, k
         self.vocabulary = Vocabulary(tokens)
 
-    def __call__(self, texts: list[str]) -> list[Answer]:
-        asked = [question(text, self.vocabulary) for text in texts]
+    def _answer(self, asked: list[tuple[str, str | None]]) -> list[Answer]:
         # A text with no known characters reads as one [UNK], as in the graph.
-        tokenized = self.tokenize([context for context, _ in asked])
+        tokenized = self.tokenize([text for text, _ in asked])
         ids = [row if len(row) else np.array([OOV_ID]) for row in tokenized]
         bos = self.trigram.vocab_size  # the begin marker: a text's first token has no u
         v = np.array([row[-1] for row in ids], np.int64)

@@ -1,11 +1,14 @@
 """Suggestions as people type: the next word, the word being typed, the first words of a text,
 and phrases, all ranked by the next-word model's own probabilities.
 
-- Which question a text asks (`split_fragment`): with `complete` unset, a text that ends inside
-  a word ("i loved this mov": no trailing space or punctuation) is *completed*, unless that last
-  fragment is itself a whole word of the vocabulary ("i love this"): then the words after it are
-  predicted. `complete: true` always completes the last fragment (a keyboard while a word is
-  being typed; after a space, the empty fragment: every word), `complete: false` never does.
+- Which question a text asks (`split_fragment`, `suggest`): with `complete` unset, a text that
+  ends inside a word ("i loved this mov": no trailing space or punctuation) is *completed*.
+  When that fragment is itself a whole word of the vocabulary, the person may have finished it
+  ("i love this") or be typing a longer one ("i love this m", "the acting was go"): it is read
+  as finished when it is the likeliest of the words it begins, by the model, given the text
+  before it, and then the words after it are predicted. `complete: true` always completes the
+  last fragment (a keyboard while a word is being typed; after a space, the empty fragment:
+  every word), `complete: false` never does.
 - A completion ranks the context before the fragment ("i loved this ") and keeps only the words
   that begin with the fragment, lower-cased as the tokenizer lower-cases, in the model's order
   (`Servable.complete`: in the graph when the version can, else beside it). A fragment that no
@@ -23,7 +26,6 @@ import re
 from dataclasses import dataclass
 
 from service.serving.batching import Batcher
-from service.serving.words import WordIndex
 
 # The characters the tokenizer keeps inside a word: letters, digits and apostrophes
 # (training/text.py); a text ending in one of them ends inside a word.
@@ -46,16 +48,12 @@ class Suggestions:
     typed: str
 
 
-def split_fragment(
-    text: str, complete: bool | None = None, words: WordIndex | None = None
-) -> tuple[str, str | None]:
+def split_fragment(text: str, complete: bool | None = None) -> tuple[str, str | None]:
     """The text before the last word's typed fragment, and that fragment (None: a next word).
-    `complete`: None completes a trailing fragment unless `words` holds it as a whole word,
-    False never completes, True always (after a space: the empty fragment, every word)."""
+    `complete`: None or True complete a trailing fragment, False never does; True after a
+    space completes the empty fragment (every word)."""
     match = FRAGMENT.search(text) if complete is not False else None
     fragment = match.group().lstrip("'") if match else None  # a leading ' is a quote mark
-    if fragment and complete is None and words is not None and words.is_word(fragment):
-        return text, None
     if fragment:
         return text[: len(text) - len(fragment)], fragment
     return text, "" if complete else None
@@ -75,14 +73,18 @@ async def suggest(
 ) -> Suggestions:
     """The `k` suggestions for `text`: completions of its last word, or its next words."""
     words = batcher.servable.words
-    typed, fragment = split_fragment(text, complete, words)
-    context = context_of(typed)
+    typed, fragment = split_fragment(text, complete)
     if fragment is None:
-        [found] = await batcher.predict([context], k)
+        [found] = await batcher.predict([context_of(typed)], k)
     elif words is not None and not words.count(fragment):
         found = []  # no word starts with it: nothing to rank
     else:
-        [found] = await batcher.predict([context], k, [fragment])
+        [found] = await batcher.predict([context_of(typed)], k, [fragment])
+        whole = complete is None and words is not None and words.is_word(fragment)
+        if whole and (not found or found[0][0] == fragment.lower()):
+            # The likeliest word it begins is itself: a finished word, so what comes next.
+            typed, fragment = text, None
+            [found] = await batcher.predict([context_of(typed)], k)
     kept = [(w, p) for w, p in found if p >= min_probability]  # type: ignore[union-attr]
     return Suggestions(kept, fragment, typed)
 

@@ -23,6 +23,7 @@ from training.trigram_model import ARRAYS, trigram_from_arrays, trigram_probabil
 
 TEXTS = ["", "   ", "T", "th", "the", "The movie w", "the movie was", "i loved this mov"]
 TEXTS += ["the movie xqzv", "it's", "'the", "the end!", "the end! ", "@@@", "the (w"]
+TEXTS += ["the movie was g", "i love this m", "a"]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,8 @@ def test_question_is_the_services_rule(tokens: list[str], model_dir: Path) -> No
     vocabulary = Vocabulary(tokens)
     assert vocabulary.words == list(servable.words.sorted_words)  # type: ignore[union-attr]
     for text in TEXTS:
-        typed, fragment = split_fragment(text, None, servable.words)
-        assert question(text, vocabulary) == (context_of(typed), fragment), text
+        typed, fragment = split_fragment(text, None)
+        assert question(text) == (context_of(typed), fragment), text
 
 
 def test_model_keyboard_answers_as_the_service(version: Path, tokens: list[str]) -> None:
@@ -80,7 +81,10 @@ def test_trigram_keyboard_ranks_by_the_served_trigram(version: Path, tokens: lis
     keyboard = TrigramKeyboard(trigram, tokens, tokenizer(tokens))
     vocabulary = Vocabulary(tokens)
     for text, answer in zip(TEXTS, keyboard(TEXTS), strict=True):
-        context, fragment = question(text, vocabulary)
+        context, fragment = question(text)
+        if fragment is not None and answer.completing is None:  # a finished word: what follows
+            assert vocabulary.is_word(fragment)
+            context, fragment = (text if text.strip() else "."), None
         assert answer.completing == fragment
         assert all(w.startswith((fragment or "").lower()) for w in answer.words)
         [ids] = tokenizer(tokens)([context])
