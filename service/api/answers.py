@@ -50,10 +50,10 @@ async def answer_sentiment(body: SentimentRequest, state: State) -> SentimentAns
     """The answer to a valid sentiment request (422 past the limits, 503 when unavailable)."""
     check_limits(state.settings, body)
     registry: Registry = state.registry
-    batcher = registry.get("sentiment")
-    if body.explain:
-        return await answer_explained(body, batcher, state.explainer)
-    probabilities = await batcher.predict(body.texts or [body.text or ""])
+    with registry.use("sentiment") as batcher:
+        if body.explain:
+            return await answer_explained(body, batcher, state.explainer)
+        probabilities = await batcher.predict(body.texts or [body.text or ""])
     results = [SentimentResult.of(p) for p in probabilities]  # type: ignore[arg-type]
     version = batcher.servable.version
     if body.texts is None:
@@ -92,15 +92,17 @@ async def answer_next_word(body: NextWordRequest, state: State) -> NextWordRespo
     """The answer to a valid next-word request (422 past the limits, 503 when unavailable)."""
     check_limits(state.settings, body)
     registry: Registry = state.registry
-    batcher = registry.get("next_word")
     k, least = body.top_k, body.min_probability
-    found = await suggest(batcher, body.text, k, body.complete, least)
+    with registry.use("next_word") as batcher:
+        found = await suggest(batcher, body.text, k, body.complete, least)
+        ranked = None
+        if body.phrase_words is not None:
+            ranked = await phrases(batcher, found, body.phrase_words, k, least)
     predictions = [WordProbability(word=w, probability=round(p, 6)) for w, p in found.words]
     answer = NextWordResponse(
         predictions=predictions, completing=found.completing, model_version=batcher.servable.version
     )
-    if body.phrase_words is not None:
-        ranked = await phrases(batcher, found, body.phrase_words, k, least)
+    if ranked is not None:
         answer.phrases = [
             PhraseProbability(words=words, text=" ".join(words), probability=round(p, 6))
             for words, p in ranked

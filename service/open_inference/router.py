@@ -143,9 +143,9 @@ async def infer_model(
 ) -> Response:
     """Inference on a BYTES tensor `texts` of shape [n], in JSON or binary tensor data."""
     check_content_type(request.headers.get("content-type", ""), inference_header_content_length)
-    batcher = batcher_for(registry, name, version)
-    body, rest = parse_request(await request.body(), inference_header_content_length, settings)
-    return await infer(batcher, body, rest, settings)
+    with batcher_for(registry, name, version).held() as batcher:
+        body, rest = parse_request(await request.body(), inference_header_content_length, settings)
+        return await infer(batcher, body, rest, settings)
 
 
 @router.api_route(

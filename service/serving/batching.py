@@ -12,9 +12,11 @@ completions (each text with the prefix its words must start with) get calls of t
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -100,6 +102,9 @@ class Batcher:
         self._queued_texts = 0
         self._wakeup = asyncio.Event()
         self._closing = False
+        self._holders = 0  # requests that hold this version (see `held`)
+        self._unheld = asyncio.Event()
+        self._unheld.set()
         calls = settings.model_calls_in_flight
         self._executor = ThreadPoolExecutor(
             max_workers=calls, thread_name_prefix=f"{servable.name}-{servable.version}"
@@ -121,8 +126,25 @@ class Batcher:
         """Start the worker task on the running loop."""
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator["Batcher"]:
+        """Hold this version for the length of one request: a next-word request makes several
+        model calls (a completion, then the next words; a phrase's beam steps), and a version
+        swapped out meanwhile must still answer them all."""
+        self._holders += 1
+        self._unheld.clear()
+        try:
+            yield self
+        finally:
+            self._holders -= 1
+            if not self._holders:
+                self._unheld.set()
+
     async def close(self) -> None:
-        """Serve what is queued, then stop the worker and its thread."""
+        """Wait for the requests that hold this version (at most the request timeout), serve
+        what is queued, then stop the worker and its thread."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._unheld.wait(), self._settings.request_timeout_seconds)
         self._closing = True
         self._wakeup.set()
         if self._worker is not None:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from service.errors import ServiceUnavailableError
@@ -52,6 +53,13 @@ class Registry:
             return self._served[name]
         except KeyError:
             raise ServiceUnavailableError(f"the {name} model is not loaded yet", 5) from None
+
+    @contextlib.contextmanager
+    def use(self, name: str) -> Iterator[Batcher]:
+        """The batcher of the served version of `name`, held for one request (a swap to a new
+        version lets the request finish on this one); 503 while there is none."""
+        with self.get(name).held() as batcher:
+            yield batcher
 
     def missing(self) -> list[str]:
         """Names of the models not loaded yet."""

@@ -121,6 +121,30 @@ def test_reload_in_flight_request_keeps_its_version(
     assert out[0].json()["positive_probability"] == after.json()["positive_probability"]
 
 
+def test_reload_keeps_the_version_for_every_call_of_a_request(
+    serve: Callable, store: Path, add_version: Callable, eventually: Callable, gate: Any
+) -> None:
+    """A phrase request calls the model once per word: all its calls go to the version it
+    began on, though a new version is swapped in after the first."""
+    out: list = []
+    with serve(store) as client:
+        gate.hold(client.app.state.registry.get("next_word").servable)
+        body = {"text": "a great movie ", "phrase_words": 3}
+        thread = threading.Thread(target=lambda: out.append(client.post("/next-word", json=body)))
+        thread.start()
+        assert gate.entered.wait(10)
+        add_version(store, 2)
+        eventually(lambda: served_versions(client).get("next_word") == "2")
+        gate.release.set()
+        thread.join(30)
+        after = client.post("/next-word", json=body)
+    assert out[0].status_code == 200, out[0].text
+    assert out[0].json()["model_version"] == "1"
+    assert len(gate.calls) == 3  # the next words, then two beam steps, all on version 1
+    assert out[0].json()["phrases"] == after.json()["phrases"]
+    assert after.json()["model_version"] == "2"
+
+
 def test_skip_incomplete_version(serve: Callable, store: Path, eventually: Callable) -> None:
     for name in ("sentiment", "next_word"):
         shutil.copytree(store / name / "1", store / name / "5")
