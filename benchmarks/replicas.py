@@ -7,7 +7,7 @@ Starts N `python -m service` processes on loopback sharing one model store (a pr
 the newest version in --model-dir), HAProxy in front of them with deploy/haproxy/haproxy.cfg,
 and keeps --connections connections busy with mixed requests (/sentiment, /next-word, /v2 infer
 of both models) through the balancer for the whole run:
-1. steady: every replica's share of the requests, from each replica's /metrics;
+1. steady: every replica's share of the requests after a warm-up, from each replica's /metrics;
 2. rollout: a new version written into the shared store reaches every replica;
 3. SIGTERM to the last replica: it reports not-ready, HAProxy marks it down, it drains and
    exits 0; then it is started again;
@@ -37,6 +37,9 @@ from benchmarks.servers import HOST, Server, free_port, metric_samples
 RESULTS = Path(__file__).parent / "results"
 DRAIN_SECONDS = 3.0  # > HAProxy's 2 failed checks (1 s, then 0.5 s apart) to mark a server down
 DOWN_WITHIN = 2.0  # fall 2 x inter 1 s: the balancer's check interval bound
+# Before the steady share is measured: the load's first requests meet each replica's first
+# model calls, and on a busy machine one replica can take seconds longer over them.
+WARMUP_SECONDS = 2.0
 PREDICTION_ROUTES = ("/sentiment", "/next-word", "/v2/models/{name}/infer")
 
 
@@ -88,6 +91,7 @@ def run(model_dir: Path, count: int, connections: int, steady: float, work: Path
             assert balancer.wait_status(name, "UP", 30) is not None, f"{name} never UP"
         print(f"{count} replicas and HAProxy up; {connections} connections", flush=True)
         with MixedLoad(balancer.url, connections) as load:
+            time.sleep(WARMUP_SECONDS)
             report["steady"] = measure_share(servers, steady)
             print("rollout of a new version", flush=True)
             report["rollout"] = rollout(servers, store, source, load)
