@@ -3,9 +3,10 @@ service asks it, and the Kneser-Ney trigram alone with its vocabulary filtered b
 prefix (the classic n-gram keyboard, the baseline).
 
 Both ask what POST /next-word asks for a text without `complete` (`question`): a text that ends
-inside a word is completed, unless that fragment is a whole word and the likeliest of the words
-it begins (by the keyboard's own ranking), then the words after it are suggested; a text with no
-context is read as following a sentence boundary ("."). That is the service's rule (`suggest`
+inside a word is completed, never offering the fragment itself, unless that fragment is a whole
+word likelier than the other words it begins together (`finished`, by the keyboard's own
+probabilities), then the words after it are suggested; a text with no context is read as
+following a sentence boundary ("."). That is the service's rule (`suggest`
 in service/serving/completion.py), restated here because training does not import the service;
 tests/training/test_keyboards.py checks the two agree. Only the ranking differs between the
 keyboards, so their figures compare the models.
@@ -28,8 +29,10 @@ from training.trigram_model import KneserNeyTrigram, trigram_probabilities
 FRAGMENT = re.compile(r"(?:[^\W_]|')+\Z")  # a text ending in one of these ends inside a word
 START = "."  # what the model reads before the first word of a text
 LAST = "\U0010ffff"  # sorts after every character a word can hold
+RULE_WORDS = 16  # the likeliest completions whose probabilities decide if a word is finished
 
 Tokenize = Callable[[list[str]], list[np.ndarray]]
+Ranked = list[tuple[str, float]]  # words and their probabilities, likeliest first
 
 
 class Vocabulary:
@@ -76,13 +79,16 @@ def context(text: str) -> str:
     return text if text.strip() else START
 
 
-def finished(answer: Answer, vocabulary: Vocabulary) -> bool:
-    """Whether a completion shows its fragment to be a finished word: a whole word that is the
-    likeliest of the words it begins (or no word was ranked)."""
-    fragment = answer.completing
+def finished(fragment: str | None, ranked: Ranked, vocabulary: Vocabulary) -> bool:
+    """Whether a completion shows its fragment to be a finished word: a whole word likelier
+    than the other words it begins together, among its `RULE_WORDS` likeliest completions
+    `ranked` (or no word was ranked)."""
     if fragment is None or not vocabulary.is_word(fragment):
         return False
-    return not answer.words or answer.words[0] == fragment.lower()
+    if not ranked:
+        return True
+    (first, probability), others = ranked[0], ranked[1:RULE_WORDS]
+    return first == fragment.lower() and probability > sum(p for _, p in others)
 
 
 def _decode(rows: np.ndarray) -> list[list[str]]:
@@ -92,19 +98,32 @@ def _decode(rows: np.ndarray) -> list[list[str]]:
 class RuleKeyboard:
     """A keyboard asked by the service's rule: each text's completion (or next words), then,
     for a fragment that proves a finished word, the words after it. Subclasses rank
-    (`_answer`: each (context, fragment or None) to its `Answer`)."""
+    (`_rank`: each (context, fragment or None) to its `n` likeliest words that start with the
+    fragment, with their probabilities)."""
 
     vocabulary: Vocabulary
+    k: int
 
     def __call__(self, texts: list[str]) -> list[Answer]:
-        answers = self._answer([question(text) for text in texts])
-        again = [i for i, answer in enumerate(answers) if finished(answer, self.vocabulary)]
-        nexts = self._answer([(context(texts[i]), None) for i in again])
-        for i, answer in zip(again, nexts, strict=True):
-            answers[i] = answer
+        asked = [question(text) for text in texts]
+        ranked = self._rank(asked, max(self.k + 1, RULE_WORDS))
+        answers = [
+            Answer([w for w, _ in found if w != fragment.lower()][: self.k], fragment)
+            if fragment is not None
+            else Answer([w for w, _ in found[: self.k]], None)
+            for found, (_, fragment) in zip(ranked, asked, strict=True)
+        ]
+        again = [
+            i
+            for i, (found, (_, fragment)) in enumerate(zip(ranked, asked, strict=True))
+            if finished(fragment, found, self.vocabulary)
+        ]
+        nexts = self._rank([(context(texts[i]), None) for i in again], self.k)
+        for i, found in zip(again, nexts, strict=True):
+            answers[i] = Answer([w for w, _ in found], None)
         return answers
 
-    def _answer(self, asked: list[tuple[str, str | None]]) -> list[Answer]:
+    def _rank(self, asked: list[tuple[str, str | None]], n: int) -> list[Ranked]:
         raise NotImplementedError
 
 
@@ -113,33 +132,39 @@ class ModelKeyboard(RuleKeyboard):
     words, its `complete` signature for the word being typed, as the service calls them."""
 
     def __init__(self, module: Any, vocabulary: Vocabulary, k: int = SUGGESTIONS) -> None:
-        self.module, self.vocabulary, self.k = module, vocabulary, tf.constant(k, tf.int32)
+        self.module, self.vocabulary, self.k = module, vocabulary, k
 
-    def _answer(self, asked: list[tuple[str, str | None]]) -> list[Answer]:
-        answers = [Answer([], fragment) for _, fragment in asked]
+    def _rank(self, asked: list[tuple[str, str | None]], n: int) -> list[Ranked]:
+        ranked: list[Ranked] = [[] for _ in asked]
         nexts = [i for i, (_, fragment) in enumerate(asked) if fragment is None]
         typing = [
             i
             for i, (_, fragment) in enumerate(asked)
             if fragment is not None and len(self.vocabulary.starting(fragment))
         ]  # a fragment no word extends gets nothing, without a model call
+        size = tf.constant(n, tf.int32)
         if nexts:
             out = self.module.signatures["serving_default"](
-                texts=tf.constant([asked[i][0] for i in nexts]), k=self.k
+                texts=tf.constant([asked[i][0] for i in nexts]), k=size
             )
-            for i, words in zip(nexts, _decode(out["words"].numpy()), strict=True):
-                answers[i] = Answer(words, None)
+            for i, found in zip(nexts, _ranked(out), strict=True):
+                ranked[i] = found
         if typing:
             out = self.module.signatures["complete"](
                 texts=tf.constant([asked[i][0] for i in typing]),
                 prefixes=tf.constant([str(asked[i][1]).lower() for i in typing]),
-                k=self.k,
+                k=size,
             )
             counts = out["count"].numpy()
-            rows = _decode(out["words"].numpy())
-            for i, words, count in zip(typing, rows, counts, strict=True):
-                answers[i] = Answer(words[:count], asked[i][1])
-        return answers
+            for i, found, count in zip(typing, _ranked(out), counts, strict=True):
+                ranked[i] = found[:count]
+        return ranked
+
+
+def _ranked(out: dict[str, tf.Tensor]) -> list[Ranked]:
+    """A signature's words and probabilities, row by row."""
+    rows = zip(_decode(out["words"].numpy()), out["probabilities"].numpy().tolist(), strict=True)
+    return [list(zip(words, probabilities, strict=True)) for words, probabilities in rows]
 
 
 class TrigramKeyboard(RuleKeyboard):
@@ -156,7 +181,7 @@ class TrigramKeyboard(RuleKeyboard):
         self.trigram, self.tokens, self.tokenize, self.k = trigram, tokens, tokenize, k
         self.vocabulary = Vocabulary(tokens)
 
-    def _answer(self, asked: list[tuple[str, str | None]]) -> list[Answer]:
+    def _rank(self, asked: list[tuple[str, str | None]], n: int) -> list[Ranked]:
         # A text with no known characters reads as one [UNK], as in the graph.
         tokenized = self.tokenize([text for text, _ in asked])
         ids = [row if len(row) else np.array([OOV_ID]) for row in tokenized]
@@ -165,15 +190,15 @@ class TrigramKeyboard(RuleKeyboard):
         u = np.array([row[-2] if len(row) > 1 else bos for row in ids], np.int64)
         probabilities = trigram_probabilities(self.trigram, u, v)
         return [
-            Answer(self._best(row, fragment or ""), fragment)
+            self._best(row, fragment or "", n)
             for row, (_, fragment) in zip(probabilities, asked, strict=True)
         ]
 
-    def _best(self, probabilities: np.ndarray, prefix: str) -> list[str]:
+    def _best(self, probabilities: np.ndarray, prefix: str, n: int) -> Ranked:
         candidates = self.vocabulary.starting(prefix)
         scores = probabilities[candidates]
-        top = np.argsort(-scores, kind="stable")[: self.k]
-        return [self.tokens[i] for i in candidates[top]]
+        top = np.argsort(-scores, kind="stable")[:n]
+        return [(self.tokens[candidates[j]], float(scores[j])) for j in top]
 
 
 def vocabulary_tokenizer(tokens: list[str]) -> Tokenize:

@@ -91,9 +91,11 @@ class NextWordRequest(BaseModel):
 
     text: TypedText = Field(
         description="The text so far. When it ends inside a word (no trailing space or "
-        "punctuation) and that fragment is not itself a whole word of the vocabulary, the "
-        "fragment is completed (`completing` says which); otherwise the words after the text "
-        "are predicted. Empty or only spaces: the likeliest first words of a text."
+        "punctuation), that fragment is completed (`completing` says which; the fragment "
+        "itself is never suggested), unless it is a whole word of the vocabulary that the "
+        "model finds likelier than all the longer words it begins together ('i love this'); "
+        "otherwise the words after the text are predicted. Empty or only spaces: the "
+        "likeliest first words of a text."
     )
     top_k: StrictInt = Field(default=5, ge=1, description="How many words to return.")
     complete: StrictBool | None = Field(

@@ -4,15 +4,17 @@ and phrases, all ranked by the next-word model's own probabilities.
 - Which question a text asks (`split_fragment`, `suggest`): with `complete` unset, a text that
   ends inside a word ("i loved this mov": no trailing space or punctuation) is *completed*.
   When that fragment is itself a whole word of the vocabulary, the person may have finished it
-  ("i love this") or be typing a longer one ("i love this m", "the acting was go"): it is read
-  as finished when it is the likeliest of the words it begins, by the model, given the text
-  before it, and then the words after it are predicted. `complete: true` always completes the
-  last fragment (a keyboard while a word is being typed; after a space, the empty fragment:
-  every word), `complete: false` never does.
+  ("i love this") or be typing a longer one ("i love this m", "the acting was go", "that the"
+  on the way to "they"): it is read as finished when the model, given the text before it, finds
+  it likelier than all the longer words it begins together (`finished`: more than half the
+  probability of the `RULE_WORDS` likeliest), and then the words after it are predicted.
+  `complete: true` always completes the last fragment (a keyboard while a word is being typed;
+  after a space, the empty fragment: every word), `complete: false` never does.
 - A completion ranks the context before the fragment ("i loved this ") and keeps only the words
   that begin with the fragment, lower-cased as the tokenizer lower-cases, in the model's order
-  (`Servable.complete`: in the graph when the version can, else beside it). A fragment that no
-  word of the vocabulary extends gets no suggestion, without a model call.
+  (`Servable.complete`: in the graph when the version can, else beside it), never the fragment
+  itself: tapping that would only add the space a keystroke adds. A fragment that no word of the
+  vocabulary extends gets no suggestion, without a model call.
 - A text with no context (empty, only spaces, or only the fragment being typed) is read as
   following a sentence boundary ("."): the model's first words of a sentence.
 - Phrases: a beam search over the same model, each word's probability given the text as typed
@@ -34,6 +36,8 @@ FRAGMENT = re.compile(r"(?:[^\W_]|')+\Z")
 START = "."
 # Words kept at each step of the phrase beam search.
 BEAM = 4
+# The likeliest completions whose probabilities decide whether a typed whole word is finished.
+RULE_WORDS = 16
 
 Pairs = list[tuple[str, float]]
 
@@ -79,14 +83,24 @@ async def suggest(
     elif words is not None and not words.count(fragment):
         found = []  # no word starts with it: nothing to rank
     else:
-        [found] = await batcher.predict([context_of(typed)], k, [fragment])
+        [found] = await batcher.predict([context_of(typed)], max(k + 1, RULE_WORDS), [fragment])
         whole = complete is None and words is not None and words.is_word(fragment)
-        if whole and (not found or found[0][0] == fragment.lower()):
-            # The likeliest word it begins is itself: a finished word, so what comes next.
+        if whole and finished(fragment, found):  # type: ignore[arg-type]
             typed, fragment = text, None
             [found] = await batcher.predict([context_of(typed)], k)
+        else:
+            found = [(w, p) for w, p in found if w != fragment.lower()][:k]  # type: ignore[union-attr]
     kept = [(w, p) for w, p in found if p >= min_probability]  # type: ignore[union-attr]
     return Suggestions(kept, fragment, typed)
+
+
+def finished(fragment: str, ranked: Pairs) -> bool:
+    """Whether a typed whole word is finished: no word was ranked, or it is likelier than the
+    other words it begins together, among its `RULE_WORDS` likeliest completions (`ranked`)."""
+    if not ranked:
+        return True
+    (first, probability), others = ranked[0], ranked[1:RULE_WORDS]
+    return first == fragment.lower() and probability > sum(p for _, p in others)
 
 
 async def phrases(
