@@ -42,7 +42,7 @@ KSERVE_EXTENSIONS: dict[str, type] = {
     "containerConcurrency": int,
     "canaryTrafficPercent": int,
 }
-PEAK_RSS_MIB = 950  # the full models' service, measured (README, benchmarks.resilience)
+PEAK_RSS_MIB = 1300  # the full models' service under load, measured (README, docs/benchmarks.md)
 
 
 def render(kustomization: Path) -> list[dict[str, Any]]:
